@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers for rmpage's Rust abstractions: one small exported function for
+ * each static inline function or macro that Rust cannot call. No policy lives
+ * here; every decision is made in Rust.
+ */
+#ifndef RMPAGE_HELPERS_H
+#define RMPAGE_HELPERS_H
+
+#include <linux/types.h>
+
+struct bio;
+struct block_device;
+struct buffer_head;
+struct dentry;
+struct dir_context;
+struct file;
+struct file_operations;
+struct folio;
+struct folio_iter;
+struct inode;
+struct readahead_control;
+struct super_block;
+
+/* folio */
+void rmpage_folio_get(struct folio *folio);
+void rmpage_folio_put(struct folio *folio);
+loff_t rmpage_folio_pos(struct folio *folio);
+size_t rmpage_folio_size(struct folio *folio);
+bool rmpage_folio_test_uptodate(struct folio *folio);
+void rmpage_folio_mark_uptodate(struct folio *folio);
+void rmpage_folio_zero_segment(struct folio *folio, size_t start, size_t end);
+bool rmpage_folio_has_buffers(struct folio *folio);
+bool rmpage_folio_test_locked(struct folio *folio);
+void rmpage_folio_copy_from(struct folio *folio, size_t offset, void *to, size_t len);
+
+/* readahead_control */
+struct folio *rmpage_readahead_folio(struct readahead_control *rac);
+unsigned int rmpage_readahead_count(struct readahead_control *rac);
+loff_t rmpage_readahead_pos(struct readahead_control *rac);
+size_t rmpage_readahead_length(struct readahead_control *rac);
+
+/* bio */
+struct bio *rmpage_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
+			     unsigned int opf, bool readahead);
+unsigned int rmpage_req_op_read(bool readahead);
+struct folio *rmpage_bio_first_folio(struct bio *bio, struct folio_iter *fi);
+struct folio *rmpage_bio_next_folio(struct bio *bio, struct folio_iter *fi);
+int rmpage_bio_status_errno(struct bio *bio);
+void rmpage_bio_io_error(struct bio *bio);
+
+/* buffer_head */
+struct buffer_head *rmpage_sb_bread(struct super_block *sb, sector_t block);
+void rmpage_brelse(struct buffer_head *bh);
+void *rmpage_bh_data(struct buffer_head *bh);
+size_t rmpage_bh_size(struct buffer_head *bh);
+void rmpage_bh_map(struct buffer_head *bh, struct super_block *sb, sector_t block,
+		   size_t size, bool boundary, bool is_new);
+
+/* inode, dentry, file and super_block */
+struct inode *rmpage_folio_host(struct folio *folio);
+struct inode *rmpage_file_inode(struct file *file);
+const unsigned char *rmpage_dentry_name(struct dentry *dentry, unsigned int *len);
+void rmpage_inode_set_owner(struct inode *inode, u32 uid, u32 gid);
+bool rmpage_sb_rdonly(struct super_block *sb);
+void rmpage_inode_set_link(struct inode *inode, char *target);
+void rmpage_inode_set_fop(struct inode *inode, const struct file_operations *fop);
+struct kstatfs;
+void rmpage_statfs_fill(struct kstatfs *buf, u64 magic, u64 bsize, u64 blocks, u64 bfree,
+			u64 bavail, u64 files, u64 ffree, u64 namelen);
+loff_t rmpage_i_size_read(struct inode *inode);
+void rmpage_i_size_write(struct inode *inode, loff_t size);
+bool rmpage_inode_is_new(struct inode *inode);
+void rmpage_mapping_set_large_folios(struct inode *inode);
+loff_t rmpage_bdev_nr_bytes(struct block_device *bdev);
+void rmpage_inode_set_times(struct inode *inode, s64 atime, s64 mtime, s64 ctime);
+bool rmpage_dir_emit(struct dir_context *ctx, const char *name, int namelen,
+		     u64 ino, unsigned int type);
+int rmpage_engine_param(void);
+unsigned int rmpage_gfp_nofs_save(void);
+void rmpage_gfp_nofs_restore(unsigned int flags);
+
+#endif

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inodes of a Rust filesystem, and how a new one is set up.
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
+
+use super::{
+    ffi_ext,
+    fs::{FileSystem, Tables},
+    super_block::SuperBlock,
+};
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
+};
+
+/// What kind of object an inode is, which decides its operations.
+pub(crate) enum InodeKind {
+    /// A regular file: data read through the filesystem's read path.
+    Regular,
+    /// A directory: lookup and readdir through the filesystem.
+    Directory,
+    /// A symlink whose target is stored in the inode (NUL not included).
+    FastSymlink(KVec<u8>),
+    /// A symlink whose target is in its data blocks, read like file data.
+    SlowSymlink,
+    /// A device node, FIFO or socket, with its encoded device number.
+    Special(u32),
+}
+
+/// How [`FileSystem::read_inode`] describes an inode.
+pub(crate) struct InodeParams<D> {
+    /// Kind, which must agree with the type bits of `mode`.
+    pub(crate) kind: InodeKind,
+    /// Type and permission bits.
+    pub(crate) mode: u16,
+    /// Size in bytes.
+    pub(crate) size: u64,
+    /// Link count.
+    pub(crate) nlink: u32,
+    /// Owner.
+    pub(crate) uid: u32,
+    /// Group.
+    pub(crate) gid: u32,
+    /// Times, in seconds since the epoch.
+    pub(crate) atime: i64,
+    /// Modification time.
+    pub(crate) mtime: i64,
+    /// Change time.
+    pub(crate) ctime: i64,
+    /// Space used, in 512-byte units.
+    pub(crate) blocks: u64,
+    /// Generation number (NFS).
+    pub(crate) generation: u32,
+    /// Use large folios in the page cache for this inode's data.
+    pub(crate) large_folios: bool,
+    /// The filesystem's own per-inode data.
+    pub(crate) data: D,
+}
+
+/// What `i_private` of every inode of ours points to.
+pub(crate) struct InodeBox<D> {
+    pub(crate) data: D,
+    /// Target of a fast symlink, NUL-terminated: `i_link` points into it.
+    link: Option<KVec<u8>>,
+}
+
+/// An inode of filesystem `T`.
+///
+/// # Invariants
+///
+/// The wrapped inode is valid, belongs to a super_block of type `T` in state
+/// [`super::super_block::Ready`], and, once its `I_NEW` state is cleared, has
+/// `i_private` pointing to an `InodeBox<T::InodeData>` owned by the inode and
+/// freed by `evict_inode`. Every `&Inode<T>` handed out is of such an inode.
+#[repr(transparent)]
+pub(crate) struct Inode<T: FileSystem>(Opaque<bindings::inode>, PhantomData<T>);
+
+// SAFETY: inodes are refcounted with ihold/iput, which any thread may call.
+unsafe impl<T: FileSystem> AlwaysRefCounted for Inode<T> {
+    fn inc_ref(&self) {
+        // SAFETY: the inode is valid and we hold a reference (the `&self`).
+        unsafe { bindings::ihold(self.as_ptr()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller gives up a reference it holds.
+        unsafe { bindings::iput(obj.as_ptr().cast()) };
+    }
+}
+
+// SAFETY: the fields we touch after setup are read-only or protected by the
+// kernel's own locking; `T::InodeData` is `Send + Sync`.
+unsafe impl<T: FileSystem> Send for Inode<T> {}
+// SAFETY: as above.
+unsafe impl<T: FileSystem> Sync for Inode<T> {}
+
+impl<T: FileSystem> Inode<T> {
+    /// # Safety
+    ///
+    /// `ptr` is an inode of `T`, set up (not `I_NEW`), valid for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::inode) -> &'a Self {
+        // SAFETY: transparent wrapper; validity is the caller's guarantee.
+        unsafe { &*ptr.cast() }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::inode {
+        self.0.get()
+    }
+
+    /// The inode number.
+    pub(crate) fn ino(&self) -> u64 {
+        // SAFETY: valid inode (type invariant); `i_ino` is fixed.
+        unsafe { (*self.as_ptr()).i_ino as u64 }
+    }
+
+    /// The file size in bytes (`i_size_read`).
+    pub(crate) fn size(&self) -> u64 {
+        // SAFETY: valid inode (type invariant).
+        unsafe { ffi_ext::rmpage_i_size_read(self.as_ptr()) as u64 }
+    }
+
+    /// log2 of the block size.
+    pub(crate) fn blkbits(&self) -> u32 {
+        // SAFETY: valid inode (type invariant); `i_blkbits` is fixed.
+        unsafe { (*self.as_ptr()).i_blkbits as u32 }
+    }
+
+    /// The mounted super_block this inode belongs to.
+    pub(crate) fn super_block(&self) -> &SuperBlock<T> {
+        // SAFETY: an inode keeps its super_block alive, and ours are only
+        // handed out once the super_block is Ready (type invariant).
+        unsafe { SuperBlock::from_raw((*self.as_ptr()).i_sb) }
+    }
+
+    /// The filesystem's per-inode data.
+    pub(crate) fn data(&self) -> &T::InodeData {
+        // SAFETY: `i_private` points to our InodeBox for the inode's lifetime
+        // (type invariant).
+        unsafe { &(*(*self.as_ptr()).i_private.cast::<InodeBox<T::InodeData>>()).data }
+    }
+
+    /// Looks up `ino` in the inode cache or reads it.
+    pub(crate) fn iget(sb: &SuperBlock<T>, ino: u64) -> Result<ARef<Self>> {
+        let ino_c: core::ffi::c_ulong = ino.try_into().map_err(|_| EINVAL)?;
+        // SAFETY: the super_block is valid and Ready.
+        let ptr = unsafe { bindings::iget_locked(sb.as_ptr(), ino_c) };
+        let ptr = NonNull::new(ptr).ok_or(ENOMEM)?;
+        // SAFETY: iget_locked returned a referenced inode.
+        let is_new = unsafe { ffi_ext::rmpage_inode_is_new(ptr.as_ptr().cast()) };
+        if is_new {
+            // A half-built inode must be failed, never left I_NEW: every later
+            // iget of the same number would wait on it forever.
+            match T::read_inode(sb, ino) {
+                // SAFETY: `ptr` is I_NEW and ours to set up.
+                Ok(params) => unsafe { Self::setup(ptr.as_ptr(), params) }.inspect_err(|_| {
+                    // SAFETY: still I_NEW, and we give up our reference.
+                    unsafe { bindings::iget_failed(ptr.as_ptr()) }
+                })?,
+                Err(e) => {
+                    // SAFETY: still I_NEW, and we give up our reference.
+                    unsafe { bindings::iget_failed(ptr.as_ptr()) };
+                    return Err(e);
+                }
+            }
+            // SAFETY: fully set up; this publishes it to other lookups.
+            unsafe { bindings::unlock_new_inode(ptr.as_ptr()) };
+        }
+        // SAFETY: we own the reference iget_locked took, and the inode now
+        // satisfies the type invariant.
+        Ok(unsafe { ARef::from_raw(ptr.cast()) })
+    }
+
+    /// # Safety
+    ///
+    /// `inode` is an `I_NEW` inode of `T` that only the caller sets up.
+    unsafe fn setup(inode: *mut bindings::inode, p: InodeParams<T::InodeData>) -> Result {
+        let type_bits = u32::from(p.mode) & bindings::S_IFMT;
+        let kind_ok = match &p.kind {
+            InodeKind::Regular => type_bits == bindings::S_IFREG,
+            InodeKind::Directory => type_bits == bindings::S_IFDIR,
+            InodeKind::FastSymlink(_) | InodeKind::SlowSymlink => type_bits == bindings::S_IFLNK,
+            InodeKind::Special(_) => matches!(
+                type_bits,
+                bindings::S_IFCHR | bindings::S_IFBLK | bindings::S_IFIFO | bindings::S_IFSOCK
+            ),
+        };
+        if !kind_ok {
+            return Err(EUCLEAN);
+        }
+        let size: i64 = p.size.try_into().map_err(|_| EFBIG)?;
+        let mut link = None;
+        if let InodeKind::FastSymlink(target) = &p.kind {
+            let mut v = KVec::with_capacity(target.len() + 1, GFP_KERNEL)?;
+            v.extend_from_slice(target, GFP_KERNEL)?;
+            v.push(0, GFP_KERNEL)?;
+            link = Some(v);
+        }
+        let boxed = KBox::new(InodeBox { data: p.data, link }, GFP_KERNEL)?;
+        let boxed = KBox::into_raw(boxed);
+
+        // SAFETY: `inode` is I_NEW and ours (caller's guarantee); we set the
+        // fields the VFS reads only after unlock_new_inode.
+        unsafe {
+            (*inode).i_mode = p.mode;
+            ffi_ext::rmpage_inode_set_owner(inode.cast(), p.uid, p.gid);
+            bindings::set_nlink(inode, p.nlink);
+            ffi_ext::rmpage_i_size_write(inode.cast(), size);
+            ffi_ext::rmpage_inode_set_times(inode.cast(), p.atime, p.mtime, p.ctime);
+            (*inode).i_blocks = p.blocks;
+            (*inode).i_generation = p.generation;
+            (*inode).i_private = boxed.cast();
+            match p.kind {
+                InodeKind::Regular => {
+                    (*inode).i_op = &Tables::<T>::FILE_IOPS;
+                    ffi_ext::rmpage_inode_set_fop(inode.cast(), &raw const bindings::generic_ro_fops);
+                    (*inode).i_data.a_ops = &Tables::<T>::AOPS;
+                }
+                InodeKind::Directory => {
+                    (*inode).i_op = &Tables::<T>::DIR_IOPS;
+                    ffi_ext::rmpage_inode_set_fop(inode.cast(), &Tables::<T>::DIR_FOPS);
+                }
+                InodeKind::FastSymlink(_) => {
+                    (*inode).i_op = &raw const bindings::simple_symlink_inode_operations;
+                    let target = (*boxed)
+                        .link
+                        .as_mut()
+                        .map_or(core::ptr::null_mut(), |l| l.as_mut_ptr());
+                    ffi_ext::rmpage_inode_set_link(inode.cast(), target.cast());
+                }
+                InodeKind::SlowSymlink => {
+                    (*inode).i_op = &raw const bindings::page_symlink_inode_operations;
+                    (*inode).i_data.a_ops = &Tables::<T>::AOPS;
+                    bindings::inode_nohighmem(inode);
+                }
+                InodeKind::Special(rdev) => {
+                    bindings::init_special_inode(inode, p.mode, new_decode_dev(rdev));
+                }
+            }
+            if p.large_folios {
+                ffi_ext::rmpage_mapping_set_large_folios(inode.cast());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a device number in the 32-bit on-disk encoding that ext2 and the
+/// kernel's `new_decode_dev` use.
+fn new_decode_dev(dev: u32) -> u32 {
+    let major = (dev & 0xfff00) >> 8;
+    let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    (major << 20) | minor
+}
+
+/// Frees what [`Inode::setup`] attached; called from `evict_inode`.
+///
+/// # Safety
+///
+/// `inode` is being evicted; nothing uses its `i_private` any more.
+pub(crate) unsafe fn free_inode_box<T: FileSystem>(inode: *mut bindings::inode) {
+    // SAFETY: the inode is valid during eviction (caller's guarantee).
+    let p = unsafe { (*inode).i_private };
+    if !p.is_null() {
+        // SAFETY: a non-NULL `i_private` is the InodeBox that setup leaked;
+        // clearing it first keeps a second call harmless.
+        unsafe {
+            (*inode).i_private = core::ptr::null_mut();
+            drop(KBox::from_raw(p.cast::<InodeBox<T::InodeData>>()));
+        }
+    }
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Super blocks, in two states: being filled (`fill_super`) and mounted.
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
+
+use super::{bio::BlockDevice, buffer_head::BufferHead, ffi_ext, fs::FileSystem, inode::Inode};
+use core::marker::PhantomData;
+use kernel::{bindings, prelude::*, sync::aref::ARef, types::Opaque};
+
+/// Typestate: the super_block is being set up by `fill_super`; its
+/// filesystem data does not exist yet.
+pub(crate) struct New;
+/// Typestate: the super_block is mounted and its data is set.
+pub(crate) struct Ready;
+
+/// A mounted (or mounting) filesystem instance: `struct super_block`.
+///
+/// # Invariants
+///
+/// The wrapped super_block is valid, belongs to filesystem type `T`, has its
+/// block device open, and, in state [`Ready`], has `s_fs_info` pointing to a
+/// `T::Data` created by [`FileSystem::fill_super`] that lives until `kill_sb`.
+#[repr(transparent)]
+pub(crate) struct SuperBlock<T: FileSystem, S = Ready>(
+    Opaque<bindings::super_block>,
+    PhantomData<(T, S)>,
+);
+
+impl<T: FileSystem, S> SuperBlock<T, S> {
+    /// # Safety
+    ///
+    /// `ptr` points to a super_block of type `T` that satisfies the type
+    /// invariants for state `S` during `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::super_block) -> &'a Self {
+        // SAFETY: `SuperBlock` is a transparent wrapper; validity is the
+        // caller's guarantee.
+        unsafe { &*ptr.cast() }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::super_block {
+        self.0.get()
+    }
+
+    /// The block device the filesystem lives on.
+    pub(crate) fn bdev(&self) -> BlockDevice<'_> {
+        // SAFETY: the device stays open as long as the super_block (type
+        // invariant).
+        unsafe { BlockDevice::from_raw((*self.as_ptr()).s_bdev) }
+    }
+
+    /// Block size in bytes, as last set.
+    pub(crate) fn block_size(&self) -> usize {
+        // SAFETY: the super_block is valid (type invariant).
+        unsafe { (*self.as_ptr()).s_blocksize as usize }
+    }
+
+    /// Reads block `block` of the device through the buffer cache.
+    pub(crate) fn bread(&self, block: u64) -> Result<BufferHead> {
+        // SAFETY: valid super_block with its device open and a block size
+        // (fill_super sets one before reading, sb_min_blocksize otherwise).
+        unsafe { BufferHead::bread(self.as_ptr(), block) }
+    }
+
+    /// Whether the filesystem is mounted (or being mounted) read-only.
+    pub(crate) fn is_read_only(&self) -> bool {
+        // SAFETY: the super_block is valid (type invariant).
+        unsafe { ffi_ext::rmpage_sb_rdonly(self.as_ptr().cast()) }
+    }
+
+    /// The device name, for messages.
+    pub(crate) fn id(&self) -> &CStr {
+        // SAFETY: `s_id` is a NUL-terminated array inside the super_block.
+        unsafe { CStr::from_ptr((*self.as_ptr()).s_id.as_ptr().cast()) }
+    }
+}
+
+impl<T: FileSystem> SuperBlock<T, New> {
+    /// Sets the block size used by [`SuperBlock::bread`] and the page cache.
+    /// Fails with `EINVAL` if the device cannot do it (a size that is not a
+    /// power of two, smaller than its logical block size, or larger than a
+    /// page).
+    pub(crate) fn set_block_size(&self, size: u32) -> Result {
+        // SAFETY: the super_block is being filled, so nothing reads through
+        // it concurrently.
+        let got = unsafe { bindings::sb_set_blocksize(self.as_ptr(), size as c_int) };
+        if got as u32 == size {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+}
+
+impl<T: FileSystem> SuperBlock<T, Ready> {
+    /// The filesystem's per-mount data.
+    pub(crate) fn data(&self) -> &T::Data {
+        // SAFETY: in state Ready, `s_fs_info` points to a `T::Data` that lives
+        // as long as the super_block (type invariant).
+        unsafe { &*(*self.as_ptr()).s_fs_info.cast::<T::Data>() }
+    }
+
+    /// Gets inode `ino`, reading it with [`FileSystem::read_inode`] if it is
+    /// not in the inode cache.
+    pub(crate) fn iget(&self, ino: u64) -> Result<ARef<Inode<T>>> {
+        Inode::<T>::iget(self, ino)
+    }
+}

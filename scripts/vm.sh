@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Boot a kernel of ours under QEMU (TCG: KVM guests hang on these machines),
+# with the host's root filesystem shared read-only over 9p, and run one
+# command in it as root, in this repository's directory. The command's output
+# streams to our stdout; its exit status becomes ours. Everything the guest
+# writes to $RMPAGE_OUT (guest path /tmp/out) lands in the host directory
+# given with -o.
+#
+#   scripts/vm.sh [-k debug|bench] [-o OUTDIR] [-m MEM] [-i] -- COMMAND...
+#     -i   count guest time in executed instructions (-icount shift=0)
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+flavour=debug out= mem=3G icount=
+while getopts k:o:m:i opt; do
+	case $opt in
+	k) flavour=$OPTARG ;;
+	o) out=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	i) icount=1 ;;
+	*) die "usage: $0 [-k debug|bench] [-o OUTDIR] [-m MEM] [-i] -- COMMAND..." ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || die "no command"
+
+kdir=$(rmpage_kdir "$flavour")
+[ -f "$kdir/.rmpage-built" ] || die "kernel $flavour not built: run scripts/setup.sh $flavour"
+out=${out:-$(mktemp -d /tmp/rmpage-vm.XXXXXX)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out/rc"
+
+# The initramfs: busybox and our init; rebuilt only when they change.
+initrd=$RMPAGE_CACHE/initramfs-$(cat /bin/busybox "$RMPAGE_TOP/scripts/vm-init.sh" | sha256sum | cut -c1-12).cpio.gz
+if [ ! -f "$initrd" ]; then
+	tmp=$(mktemp -d)
+	mkdir -p "$tmp/bin"
+	cp /bin/busybox "$tmp/bin/busybox"
+	cp "$RMPAGE_TOP/scripts/vm-init.sh" "$tmp/init"
+	chmod +x "$tmp/init"
+	(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd.tmp"
+	mv "$initrd.tmp" "$initrd"
+	rm -rf "$tmp"
+fi
+
+# The command travels as a file in the output directory.
+printf '%s\n' "cd $(printf %q "$PWD")" "$(printf '%q ' "$@")" > "$out/cmd"
+
+qemu_args=(
+	-machine q35,accel=tcg -cpu max -smp 2 -m "$mem"
+	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$initrd"
+	-append "console=ttyS0 loglevel=4 panic=-1 oops=panic reboot=t rmpage.out=/tmp/out"
+	-display none -no-reboot -nodefaults
+	-serial "file:$out/console.log" -serial stdio
+	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on
+	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+	-fsdev "local,id=out,path=$out,security_model=none"
+	-device virtio-9p-pci,fsdev=out,mount_tag=rmpage_out
+)
+[ -z "$icount" ] || qemu_args+=(-icount shift=0)
+
+qemu-system-x86_64 "${qemu_args[@]}" </dev/null
+if [ ! -f "$out/rc" ]; then
+	echo "vm: the guest stopped without finishing its command; console log:" >&2
+	tail -n 60 "$out/console.log" >&2
+	exit 125
+fi
+exit "$(cat "$out/rc")"

@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The ext2 on-disk format, parsed and checked in plain Rust.
+//!
+//! Everything here works on byte slices and plain integers, so the host
+//! tests in `tests/host` check it without a kernel. All fields are
+//! little-endian. Field offsets follow fs/ext2/ext2.h.
+
+/// `s_magic`.
+pub(crate) const EXT2_MAGIC: u16 = 0xEF53;
+/// Byte offset of the super block on the device.
+pub(crate) const SUPER_OFFSET: u64 = 1024;
+/// Size of the on-disk super block.
+pub(crate) const SUPER_SIZE: usize = 1024;
+/// Inode number of the root directory.
+pub(crate) const ROOT_INO: u32 = 2;
+/// Direct block pointers in an inode.
+pub(crate) const NDIR_BLOCKS: usize = 12;
+/// All block pointers in an inode (direct, single, double, triple).
+pub(crate) const N_BLOCKS: usize = 15;
+/// Size of a group descriptor.
+pub(crate) const DESC_SIZE: usize = 32;
+
+/// INCOMPAT: directory entries carry a file type.
+pub(crate) const INCOMPAT_FILETYPE: u32 = 0x0002;
+/// The INCOMPAT features rext2 can read.
+pub(crate) const INCOMPAT_SUPPORTED: u32 = INCOMPAT_FILETYPE;
+/// RO_COMPAT: files may be larger than 2 GiB.
+pub(crate) const RO_COMPAT_LARGE_FILE: u32 = 0x0002;
+
+/// Why an image is refused. Each maps to an errno and one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Corrupt {
+    /// Not an ext2 super block.
+    BadMagic(u16),
+    /// Block size other than 1, 2 or 4 KiB (or larger than a page).
+    BlockSize(u64),
+    /// Revision newer than we know.
+    Revision(u32),
+    /// Revision 0 with feature flags or other revision-1 fields set.
+    Rev0Features,
+    /// INCOMPAT features we do not implement.
+    Incompat(u32),
+    /// Inode size not a power of two in 128..=block size.
+    InodeSize(u32),
+    /// Group geometry out of range.
+    Geometry,
+    /// The device is smaller than the block count says.
+    DeviceTooSmall {
+        /// Bytes the super block claims.
+        need: u64,
+        /// Bytes the device has.
+        have: u64,
+    },
+    /// A group descriptor points outside its group.
+    Descriptor(u32),
+    /// A block pointer outside the filesystem.
+    BlockPointer(u64),
+    /// An inode number outside the filesystem.
+    InodeNumber(u64),
+    /// A directory entry with a bad record or name length.
+    DirEntry {
+        /// Byte offset of the entry in its directory.
+        offset: u64,
+    },
+    /// An inode whose size disagrees with its kind or blocks.
+    InodeSizeMismatch(u64),
+    /// A file larger than the format allows.
+    TooLarge(u64),
+}
+
+fn le16(b: &[u8], off: usize) -> u16 {
+    u16::from_le_bytes([b[off], b[off + 1]])
+}
+
+fn le32(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+/// The super block fields rext2 uses, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SuperBlock {
+    /// Inodes in the filesystem.
+    pub(crate) inodes_count: u32,
+    /// Blocks in the filesystem.
+    pub(crate) blocks_count: u32,
+    /// Blocks reserved for root.
+    pub(crate) r_blocks_count: u32,
+    /// Free blocks.
+    pub(crate) free_blocks: u32,
+    /// Free inodes.
+    pub(crate) free_inodes: u32,
+    /// First data block (1 for 1 KiB blocks, else 0).
+    pub(crate) first_data_block: u32,
+    /// log2 of the block size.
+    pub(crate) blkbits: u32,
+    /// Blocks per group.
+    pub(crate) blocks_per_group: u32,
+    /// Inodes per group.
+    pub(crate) inodes_per_group: u32,
+    /// Revision.
+    pub(crate) rev_level: u32,
+    /// First non-reserved inode.
+    pub(crate) first_ino: u32,
+    /// On-disk inode size.
+    pub(crate) inode_size: u32,
+    /// Compatible features.
+    pub(crate) feature_compat: u32,
+    /// Incompatible features.
+    pub(crate) feature_incompat: u32,
+    /// Read-only compatible features.
+    pub(crate) feature_ro_compat: u32,
+}
+
+impl SuperBlock {
+    /// Parses and checks the 1024-byte super block. `page_size` bounds the
+    /// block size (the page cache cannot hold larger blocks here).
+    pub(crate) fn parse(b: &[u8], page_size: u64) -> Result<Self, Corrupt> {
+        if b.len() < SUPER_SIZE {
+            return Err(Corrupt::Geometry);
+        }
+        let magic = le16(b, 56);
+        if magic != EXT2_MAGIC {
+            return Err(Corrupt::BadMagic(magic));
+        }
+        let log = le32(b, 24);
+        if log > 2 || (1024u64 << log) > page_size {
+            return Err(Corrupt::BlockSize(1024u64.checked_shl(log).unwrap_or(0)));
+        }
+        let blkbits = 10 + log;
+        let block_size = 1u32 << blkbits;
+        let rev_level = le32(b, 76);
+        let (first_ino, inode_size, compat, incompat, ro_compat) = match rev_level {
+            0 => {
+                // A revision 0 file system has no feature words: anything in
+                // them means the image is not what it says it is.
+                if le32(b, 92) != 0 || le32(b, 96) != 0 || le32(b, 100) != 0 {
+                    return Err(Corrupt::Rev0Features);
+                }
+                (11, 128, 0, 0, 0)
+            }
+            1 => (
+                le32(b, 84),
+                u32::from(le16(b, 88)),
+                le32(b, 92),
+                le32(b, 96),
+                le32(b, 100),
+            ),
+            r => return Err(Corrupt::Revision(r)),
+        };
+        let unknown = incompat & !INCOMPAT_SUPPORTED;
+        if unknown != 0 {
+            return Err(Corrupt::Incompat(unknown));
+        }
+        if inode_size < 128 || !inode_size.is_power_of_two() || inode_size > block_size {
+            return Err(Corrupt::InodeSize(inode_size));
+        }
+        let sb = Self {
+            inodes_count: le32(b, 0),
+            blocks_count: le32(b, 4),
+            r_blocks_count: le32(b, 8),
+            free_blocks: le32(b, 12),
+            free_inodes: le32(b, 16),
+            first_data_block: le32(b, 20),
+            blkbits,
+            blocks_per_group: le32(b, 32),
+            inodes_per_group: le32(b, 40),
+            rev_level,
+            first_ino,
+            inode_size,
+            feature_compat: compat,
+            feature_incompat: incompat,
+            feature_ro_compat: ro_compat,
+        };
+        let bits_per_block = 8 * block_size;
+        let geometry_ok = sb.blocks_per_group != 0
+            && sb.blocks_per_group <= bits_per_block
+            && sb.inodes_per_group != 0
+            && sb.inodes_per_group <= bits_per_block
+            && sb.first_data_block == u32::from(blkbits == 10)
+            && sb.blocks_count > sb.first_data_block
+            && sb.first_ino > ROOT_INO
+            && sb.inodes_count >= sb.first_ino
+            && u64::from(sb.inodes_count) <= u64::from(sb.groups()) * u64::from(sb.inodes_per_group)
+            && u64::from(sb.inodes_per_group) * u64::from(inode_size)
+                <= u64::from(sb.blocks_per_group) * u64::from(block_size);
+        if !geometry_ok {
+            return Err(Corrupt::Geometry);
+        }
+        Ok(sb)
+    }
+
+    /// Block size in bytes.
+    pub(crate) fn block_size(&self) -> u64 {
+        1 << self.blkbits
+    }
+
+    /// Number of block groups.
+    pub(crate) fn groups(&self) -> u32 {
+        (self.blocks_count - self.first_data_block).div_ceil(self.blocks_per_group)
+    }
+
+    /// Bytes the filesystem needs on its device.
+    pub(crate) fn bytes(&self) -> u64 {
+        u64::from(self.blocks_count) << self.blkbits
+    }
+
+    /// Checks that a device of `have` bytes holds the whole filesystem.
+    pub(crate) fn check_device(&self, have: u64) -> Result<(), Corrupt> {
+        if self.bytes() > have {
+            return Err(Corrupt::DeviceTooSmall {
+                need: self.bytes(),
+                have,
+            });
+        }
+        Ok(())
+    }
+
+    /// Block and offset of group descriptor `group`.
+    pub(crate) fn desc_location(&self, group: u32) -> (u64, usize) {
+        let per_block = self.block_size() as usize / DESC_SIZE;
+        let block = u64::from(self.first_data_block) + 1 + (group as usize / per_block) as u64;
+        (block, (group as usize % per_block) * DESC_SIZE)
+    }
+
+    /// Pointers in one indirect block.
+    pub(crate) fn ptrs_per_block(&self) -> u64 {
+        self.block_size() / 4
+    }
+
+    /// Largest file the block map can address (ext2_max_size, without the
+    /// i_blocks limit that only matters for writes).
+    pub(crate) fn max_bytes(&self) -> u64 {
+        let p = self.ptrs_per_block();
+        let blocks = NDIR_BLOCKS as u64 + p + p * p + p * p * p;
+        (blocks << self.blkbits).min(i64::MAX as u64)
+    }
+
+    /// Whether `blk` may hold data: inside the filesystem and past the
+    /// super block area.
+    pub(crate) fn valid_data_block(&self, blk: u64) -> bool {
+        blk > u64::from(self.first_data_block) && blk < u64::from(self.blocks_count)
+    }
+
+    /// Group and byte offset inside that group's inode table of inode `ino`.
+    pub(crate) fn inode_location(&self, ino: u64) -> Result<(u32, u64), Corrupt> {
+        if ino == 0 || ino > u64::from(self.inodes_count) {
+            return Err(Corrupt::InodeNumber(ino));
+        }
+        let idx = ino - 1;
+        let group = (idx / u64::from(self.inodes_per_group)) as u32;
+        let off = (idx % u64::from(self.inodes_per_group)) * u64::from(self.inode_size);
+        Ok((group, off))
+    }
+}
+
+/// A group descriptor: where a group's metadata lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GroupDesc {
+    /// Block bitmap block.
+    pub(crate) block_bitmap: u32,
+    /// Inode bitmap block.
+    pub(crate) inode_bitmap: u32,
+    /// First block of the inode table.
+    pub(crate) inode_table: u32,
+    /// Free blocks in the group.
+    pub(crate) free_blocks: u16,
+    /// Free inodes in the group.
+    pub(crate) free_inodes: u16,
+}
+
+impl GroupDesc {
+    /// Parses descriptor `group` from its 32 bytes and checks that its
+    /// bitmaps and inode table lie inside the group (ext2_check_descriptors).
+    pub(crate) fn parse(sb: &SuperBlock, group: u32, b: &[u8]) -> Result<Self, Corrupt> {
+        if b.len() < DESC_SIZE {
+            return Err(Corrupt::Descriptor(group));
+        }
+        let d = Self {
+            block_bitmap: le32(b, 0),
+            inode_bitmap: le32(b, 4),
+            inode_table: le32(b, 8),
+            free_blocks: le16(b, 12),
+            free_inodes: le16(b, 14),
+        };
+        let first = u64::from(sb.first_data_block) + u64::from(group) * u64::from(sb.blocks_per_group);
+        let last = (first + u64::from(sb.blocks_per_group)).min(u64::from(sb.blocks_count));
+        let inside = |b: u64| b >= first && b < last;
+        let itable_blocks = (u64::from(sb.inodes_per_group) * u64::from(sb.inode_size)).div_ceil(sb.block_size());
+        let ok = inside(u64::from(d.block_bitmap))
+            && inside(u64::from(d.inode_bitmap))
+            && inside(u64::from(d.inode_table))
+            && u64::from(d.inode_table) + itable_blocks <= last;
+        if !ok {
+            return Err(Corrupt::Descriptor(group));
+        }
+        Ok(d)
+    }
+}
+
+/// File type bits of `i_mode`.
+pub(crate) const S_IFMT: u16 = 0o170000;
+/// Regular file.
+pub(crate) const S_IFREG: u16 = 0o100000;
+/// Directory.
+pub(crate) const S_IFDIR: u16 = 0o040000;
+/// Symbolic link.
+pub(crate) const S_IFLNK: u16 = 0o120000;
+
+/// An on-disk inode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Inode {
+    /// Type and permissions.
+    pub(crate) mode: u16,
+    /// Owner (low and high halves joined).
+    pub(crate) uid: u32,
+    /// Group.
+    pub(crate) gid: u32,
+    /// Size in bytes.
+    pub(crate) size: u64,
+    /// Access time.
+    pub(crate) atime: u32,
+    /// Change time.
+    pub(crate) ctime: u32,
+    /// Modification time.
+    pub(crate) mtime: u32,
+    /// Deletion time: non-zero on a deleted inode.
+    pub(crate) dtime: u32,
+    /// Links.
+    pub(crate) links: u16,
+    /// 512-byte sectors used.
+    pub(crate) blocks: u32,
+    /// Flags.
+    pub(crate) flags: u32,
+    /// Block pointers: 12 direct, then single, double, triple indirect.
+    pub(crate) block: [u32; N_BLOCKS],
+    /// Generation.
+    pub(crate) generation: u32,
+    /// Extended attribute block.
+    pub(crate) file_acl: u32,
+}
+
+impl Inode {
+    /// Parses the first 128 bytes of an on-disk inode.
+    pub(crate) fn parse(b: &[u8]) -> Result<Self, Corrupt> {
+        if b.len() < 128 {
+            return Err(Corrupt::Geometry);
+        }
+        let mode = le16(b, 0);
+        let mut block = [0u32; N_BLOCKS];
+        for (i, p) in block.iter_mut().enumerate() {
+            *p = le32(b, 40 + 4 * i);
+        }
+        let size_lo = u64::from(le32(b, 4));
+        // i_size_high (i_dir_acl in revision 0) extends regular files only.
+        let size_hi = if mode & S_IFMT == S_IFREG { u64::from(le32(b, 108)) } else { 0 };
+        Ok(Self {
+            mode,
+            uid: u32::from(le16(b, 2)) | (u32::from(le16(b, 120)) << 16),
+            gid: u32::from(le16(b, 24)) | (u32::from(le16(b, 122)) << 16),
+            size: size_lo | (size_hi << 32),
+            atime: le32(b, 8),
+            ctime: le32(b, 12),
+            mtime: le32(b, 16),
+            dtime: le32(b, 20),
+            links: le16(b, 26),
+            blocks: le32(b, 28),
+            flags: le32(b, 32),
+            block,
+            generation: le32(b, 100),
+            file_acl: le32(b, 104),
+        })
+    }
+
+    /// Whether a symlink keeps its target in `block` (ext2's
+    /// `ext2_inode_is_fast_symlink`: no data blocks besides an xattr block).
+    pub(crate) fn is_fast_symlink(&self, blkbits: u32) -> bool {
+        let ea_sectors = if self.file_acl != 0 { 1u32 << (blkbits - 9) } else { 0 };
+        self.blocks.saturating_sub(ea_sectors) == 0
+    }
+
+    /// The target of a fast symlink: the first `size` bytes of `block`.
+    pub(crate) fn fast_symlink_target(&self) -> Result<([u8; 4 * N_BLOCKS], usize), Corrupt> {
+        let mut t = [0u8; 4 * N_BLOCKS];
+        for (i, p) in self.block.iter().enumerate() {
+            t[4 * i..4 * i + 4].copy_from_slice(&p.to_le_bytes());
+        }
+        let len = self.size as usize;
+        if self.size >= t.len() as u64 || len == 0 {
+            return Err(Corrupt::InodeSizeMismatch(self.size));
+        }
+        Ok((t, len))
+    }
+}
+
+/// Where logical block `lblk` lives in the block map: `depth` levels of
+/// offsets, the first into the inode's `block` array (ext2_block_to_path).
+/// `None` if the block is beyond what the map can address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockPath {
+    /// Number of valid entries in `offsets` (1 to 4).
+    pub(crate) depth: usize,
+    /// Index at each level.
+    pub(crate) offsets: [u64; 4],
+}
+
+impl BlockPath {
+    /// Computes the path of `lblk` for `ptrs` pointers per indirect block.
+    pub(crate) fn new(lblk: u64, ptrs: u64) -> Option<Self> {
+        let direct = NDIR_BLOCKS as u64;
+        let mut offsets = [0u64; 4];
+        let depth;
+        if lblk < direct {
+            offsets[0] = lblk;
+            depth = 1;
+        } else if lblk - direct < ptrs {
+            offsets[0] = 12;
+            offsets[1] = lblk - direct;
+            depth = 2;
+        } else if lblk - direct - ptrs < ptrs * ptrs {
+            let i = lblk - direct - ptrs;
+            offsets[0] = 13;
+            offsets[1] = i / ptrs;
+            offsets[2] = i % ptrs;
+            depth = 3;
+        } else if lblk - direct - ptrs - ptrs * ptrs < ptrs * ptrs * ptrs {
+            let i = lblk - direct - ptrs - ptrs * ptrs;
+            offsets[0] = 14;
+            offsets[1] = i / (ptrs * ptrs);
+            offsets[2] = (i / ptrs) % ptrs;
+            offsets[3] = i % ptrs;
+            depth = 4;
+        } else {
+            return None;
+        }
+        Some(Self { depth, offsets })
+    }
+
+    /// Pointers left in the last-level array from this block's slot on: a
+    /// mapping may extend at most that far without another metadata read.
+    pub(crate) fn left_in_last(&self, ptrs: u64) -> u64 {
+        let last = self.offsets[self.depth - 1];
+        if self.depth == 1 {
+            NDIR_BLOCKS as u64 - last
+        } else {
+            ptrs - last
+        }
+    }
+}
+
+/// Result of scanning a run of pointers from one block-map array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PtrRun {
+    /// `len` zero pointers: a hole.
+    Hole {
+        /// Blocks in the hole.
+        len: u64,
+    },
+    /// `len` pointers to consecutive device blocks from `pblk`.
+    Mapped {
+        /// First device block.
+        pblk: u64,
+        /// Blocks in the run.
+        len: u64,
+        /// The run reached the end of the array: the next block needs
+        /// another indirect block.
+        boundary: bool,
+    },
+}
+
+/// Scans `ptrs` (the last-level pointer array from the block's slot on) for
+/// up to `max` blocks of one kind, checking every pointer against `sb`.
+pub(crate) fn scan_ptrs(sb: &SuperBlock, ptrs: impl Iterator<Item = u32>, max: u64, at_end: bool) -> Result<PtrRun, Corrupt> {
+    let mut it = ptrs.take(max.max(1) as usize).peekable();
+    let Some(first) = it.next() else {
+        return Err(Corrupt::Geometry);
+    };
+    let mut len = 1u64;
+    if first == 0 {
+        while it.next_if_eq(&0).is_some() {
+            len += 1;
+        }
+        return Ok(PtrRun::Hole { len });
+    }
+    let first = u64::from(first);
+    if !sb.valid_data_block(first) {
+        return Err(Corrupt::BlockPointer(first));
+    }
+    while let Some(&p) = it.peek() {
+        if u64::from(p) != first + len {
+            break;
+        }
+        it.next();
+        len += 1;
+    }
+    let last = first + len - 1;
+    if !sb.valid_data_block(last) {
+        return Err(Corrupt::BlockPointer(last));
+    }
+    // The run ends at the array's end exactly when nothing is left in it.
+    let boundary = at_end && it.peek().is_none();
+    Ok(PtrRun::Mapped {
+        pblk: first,
+        len,
+        boundary,
+    })
+}
+
+/// One directory entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DirEntry<'a> {
+    /// Inode number; 0 for an unused entry.
+    pub(crate) ino: u32,
+    /// Record length: offset of the next entry.
+    pub(crate) rec_len: usize,
+    /// Name.
+    pub(crate) name: &'a [u8],
+    /// File type (FILETYPE feature), else 0.
+    pub(crate) file_type: u8,
+}
+
+/// Parses the entry at `off` of directory block `b` (at byte `base` of the
+/// directory, for messages), checking it like ext2_check_folio.
+pub(crate) fn dir_entry(b: &[u8], off: usize, base: u64, filetype: bool) -> Result<DirEntry<'_>, Corrupt> {
+    let bad = Corrupt::DirEntry { offset: base + off as u64 };
+    if off + 8 > b.len() {
+        return Err(bad);
+    }
+    let rec_len = usize::from(le16(b, off + 4));
+    // A 64 KiB block would encode its full length as 0: not with our sizes.
+    let (name_len, file_type) = if filetype {
+        (usize::from(b[off + 6]), b[off + 7])
+    } else {
+        (usize::from(le16(b, off + 6)), 0)
+    };
+    if rec_len < 12 || rec_len % 4 != 0 || off + rec_len > b.len() || name_len + 8 > rec_len {
+        return Err(bad);
+    }
+    let ino = le32(b, off);
+    if ino != 0 && name_len == 0 {
+        return Err(bad);
+    }
+    Ok(DirEntry {
+        ino,
+        rec_len,
+        name: &b[off + 8..off + 8 + name_len],
+        file_type,
+    })
+}
+
+/// Converts an ext2 file type to a `d_type` (DT_*).
+pub(crate) fn dtype(file_type: u8) -> u8 {
+    match file_type {
+        1 => 8,  // DT_REG
+        2 => 4,  // DT_DIR
+        3 => 2,  // DT_CHR
+        4 => 6,  // DT_BLK
+        5 => 1,  // DT_FIFO
+        6 => 12, // DT_SOCK
+        7 => 10, // DT_LNK
+        _ => 0,  // DT_UNKNOWN
+    }
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The decisions of the mpage read engine, in plain Rust.
+//!
+//! Nothing here touches the kernel: given a folio's place in the file and a
+//! block mapper, [`plan_folio`] decides whether the folio can go to disk in
+//! one piece (and from where), is all holes, or must take the buffer_head
+//! path; [`BioPlanner`] decides where a bio ends. The kernel side
+//! (`engine.rs`) only carries these decisions out, so the host tests in
+//! `tests/host` can drive every branch with a fake mapper.
+
+/// What a block mapper says about a run of logical blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MapKind {
+    /// Not allocated: reads as zeroes.
+    Hole,
+    /// Allocated, contiguous on disk from `pblk`.
+    Mapped {
+        /// Device block of the run's first block.
+        pblk: u64,
+        /// Mapping the block after the run needs a metadata read (ext2: the
+        /// next indirect block). I/O built so far should be submitted first,
+        /// so that the disk sees the data and then the metadata in order
+        /// (fs/mpage.c's BH_Boundary).
+        boundary: bool,
+    },
+}
+
+/// A run of `len` logical blocks starting at `lblk`, all of one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mapping {
+    /// First logical block.
+    pub(crate) lblk: u64,
+    /// Number of blocks, at least 1.
+    pub(crate) len: u64,
+    /// Hole or mapped.
+    pub(crate) kind: MapKind,
+}
+
+impl Mapping {
+    fn covers(&self, lblk: u64) -> bool {
+        lblk >= self.lblk && lblk - self.lblk < self.len
+    }
+}
+
+/// The mapping of the previous call, reused for the following folios as long
+/// as it covers them (fs/mpage.c keeps it in `map_bh`): one mapper call per
+/// extent, not per folio.
+#[derive(Default, Debug)]
+pub(crate) struct MapCache {
+    last: Option<Mapping>,
+    calls: u64,
+}
+
+impl MapCache {
+    /// Mapper calls made through this cache.
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls
+    }
+}
+
+/// Why a folio takes the buffer_head path instead of one bio segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Confusion {
+    /// The folio already has buffer_heads: their state is authoritative.
+    HasBuffers,
+    /// A hole followed by data inside the folio: a bio segment cannot skip.
+    HoleThenData,
+    /// The folio's blocks are not contiguous on disk.
+    Discontiguous,
+}
+
+/// What to do with one folio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FolioPlan {
+    /// Every block is a hole or past EOF: zero it, mark it uptodate, no I/O.
+    AllHoles,
+    /// Read blocks `0..nblocks` of the folio from device block `pblk` on,
+    /// contiguous. If `nblocks` is less than the folio's blocks, the rest is
+    /// holes or past EOF and is zeroed.
+    Read {
+        /// Device block of the folio's first block.
+        pblk: u64,
+        /// Blocks to read, from the folio's start.
+        nblocks: u64,
+        /// The folio ends exactly at the end of a boundary mapping.
+        boundary: bool,
+    },
+    /// Take the buffer_head path (fs/mpage.c's "confused").
+    Confused(Confusion),
+}
+
+/// Where a folio sits: its first logical block, its size in blocks, and the
+/// first logical block the read must not map (the end of the readahead
+/// request or EOF, whichever comes first).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FolioSpan {
+    /// Logical block of the folio's first byte.
+    pub(crate) first: u64,
+    /// Blocks in the folio.
+    pub(crate) blocks: u64,
+    /// Mapping stops before this block: blocks at or past it are holes.
+    pub(crate) limit: u64,
+}
+
+impl FolioSpan {
+    /// The span of a folio at byte `pos` of `size` bytes, in a file of
+    /// `i_size` bytes with `1 << blkbits`-byte blocks, when `pages_left`
+    /// pages of `page_size` are left in the request (this folio included).
+    pub(crate) fn new(pos: u64, size: u64, i_size: u64, blkbits: u32, pages_left: u64, page_size: u64) -> Self {
+        let first = pos >> blkbits;
+        let blocks = (size >> blkbits).max(1);
+        // Never ask the mapper beyond what the caller asked us to read
+        // (fs/mpage.c once asked for 4-16x too much with large folios), nor
+        // beyond EOF.
+        let request_end = first.saturating_add(pages_left.saturating_mul(page_size) >> blkbits);
+        let eof = i_size.div_ceil(1u64 << blkbits);
+        Self {
+            first,
+            blocks,
+            limit: request_end.min(eof),
+        }
+    }
+}
+
+/// Decides how to read one folio, calling `map(lblk, max_blocks)` only for
+/// blocks the cached mapping does not cover.
+///
+/// `max_blocks` never reaches past `span.limit`. A mapper error is returned
+/// as is: the caller fails the folio (the buffer_head path would only ask the
+/// mapper again and get the same error).
+pub(crate) fn plan_folio<E>(
+    span: FolioSpan,
+    has_buffers: bool,
+    cache: &mut MapCache,
+    mut map: impl FnMut(u64, u64) -> Result<Mapping, E>,
+) -> Result<FolioPlan, E> {
+    if has_buffers {
+        return Ok(FolioPlan::Confused(Confusion::HasBuffers));
+    }
+    let mut first_hole: Option<u64> = None;
+    let mut first_pblk = 0u64;
+    let mut boundary = false;
+    let mut i = 0u64;
+    while i < span.blocks {
+        let lblk = span.first + i;
+        if lblk >= span.limit {
+            // Past EOF or the request: treat as holes, mapping nothing.
+            first_hole.get_or_insert(i);
+            break;
+        }
+        let m = match cache.last {
+            Some(m) if m.covers(lblk) => m,
+            _ => {
+                cache.calls += 1;
+                let max = span.limit - lblk;
+                let mut m = map(lblk, max)?;
+                // A mapper answers for `lblk` on, for at least one block and
+                // at most what was asked.
+                m.lblk = lblk;
+                if m.len > max {
+                    // Clamped: the run goes on, so its end is no boundary.
+                    m.len = max;
+                    if let MapKind::Mapped { boundary, .. } = &mut m.kind {
+                        *boundary = false;
+                    }
+                }
+                m.len = m.len.max(1);
+                cache.last = Some(m);
+                m
+            }
+        };
+        // Blocks of this mapping that fall inside the folio.
+        let run = (m.lblk + m.len - lblk).min(span.blocks - i);
+        match m.kind {
+            MapKind::Hole => {
+                first_hole.get_or_insert(i);
+            }
+            MapKind::Mapped { pblk, boundary: b } => {
+                if first_hole.is_some() {
+                    return Ok(FolioPlan::Confused(Confusion::HoleThenData));
+                }
+                let pblk_here = pblk + (lblk - m.lblk);
+                if i == 0 {
+                    first_pblk = pblk_here;
+                } else if first_pblk + i != pblk_here {
+                    return Ok(FolioPlan::Confused(Confusion::Discontiguous));
+                }
+                // The folio consumed the mapping up to its last block.
+                boundary = b && lblk + run == m.lblk + m.len;
+            }
+        }
+        i += run;
+    }
+    Ok(match first_hole {
+        Some(0) => FolioPlan::AllHoles,
+        Some(n) => FolioPlan::Read {
+            pblk: first_pblk,
+            nblocks: n,
+            boundary,
+        },
+        None => FolioPlan::Read {
+            pblk: first_pblk,
+            nblocks: span.blocks,
+            boundary,
+        },
+    })
+}
+
+/// What the engine does with the open bio around one folio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct BioSteps {
+    /// Submit the open bio before adding this folio: the folio does not
+    /// continue it on disk.
+    pub(crate) submit_before: bool,
+    /// Submit the bio right after adding this folio: a boundary was reached,
+    /// or the folio ends in a hole, so nothing can follow it in this bio.
+    pub(crate) submit_after: bool,
+}
+
+/// Tracks the open bio: where on disk the next folio must start to join it.
+#[derive(Default, Debug)]
+pub(crate) struct BioPlanner {
+    /// Device block right after the open bio's last block, if a bio is open.
+    next_pblk: Option<u64>,
+}
+
+impl BioPlanner {
+    /// Whether a bio is open.
+    pub(crate) fn is_open(&self) -> bool {
+        self.next_pblk.is_some()
+    }
+
+    /// Steps for a folio planned as `Read { pblk, nblocks, boundary }` that
+    /// has `folio_blocks` blocks. Updates the open bio's end.
+    pub(crate) fn read(&mut self, pblk: u64, nblocks: u64, boundary: bool, folio_blocks: u64) -> BioSteps {
+        let submit_before = matches!(self.next_pblk, Some(next) if next != pblk);
+        let submit_after = boundary || nblocks < folio_blocks;
+        self.next_pblk = if submit_after { None } else { Some(pblk + nblocks) };
+        BioSteps {
+            submit_before,
+            submit_after,
+        }
+    }
+
+    /// The open bio was submitted (full, or before a fallback).
+    pub(crate) fn closed(&mut self) {
+        self.next_pblk = None;
+    }
+}
+
+/// Segments a bio is allocated with: one per page left in the request, as
+/// fs/mpage.c does, up to the block layer's limit. With large folios a
+/// segment can hold a whole folio, so this is an upper bound that fits.
+pub(crate) fn bio_segments(pages_left: u64, max_vecs: u64) -> u64 {
+    pages_left.clamp(1, max_vecs)
+}

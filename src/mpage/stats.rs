@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-mount counters of the read engine.
+
+use crate::rust_bindings::bio::ReadCompletion;
+use kernel::{
+    error::Error,
+    sync::atomic::{Atomic, Relaxed},
+};
+
+/// What the engine did on one mount. Counters only grow; they are read
+/// without locking, each on its own.
+pub(crate) struct Stats {
+    /// Bios submitted.
+    pub(crate) bios: Atomic<u64>,
+    /// Folios sent to disk in those bios.
+    pub(crate) folios: Atomic<u64>,
+    /// Bytes those bios read.
+    pub(crate) bytes: Atomic<u64>,
+    /// Folios made only of holes: zeroed, no I/O.
+    pub(crate) hole_folios: Atomic<u64>,
+    /// Folios handed to the buffer_head path.
+    pub(crate) fallbacks: Atomic<u64>,
+    /// Bios submitted early at a BH_Boundary.
+    pub(crate) boundary_submits: Atomic<u64>,
+    /// Calls to the block mapper.
+    pub(crate) map_calls: Atomic<u64>,
+    /// Bios that completed with an error, plus folios failed by a mapping
+    /// error.
+    pub(crate) read_errors: Atomic<u64>,
+}
+
+impl Stats {
+    pub(crate) const fn new() -> Self {
+        Self {
+            bios: Atomic::new(0),
+            folios: Atomic::new(0),
+            bytes: Atomic::new(0),
+            hole_folios: Atomic::new(0),
+            fallbacks: Atomic::new(0),
+            boundary_submits: Atomic::new(0),
+            map_calls: Atomic::new(0),
+            read_errors: Atomic::new(0),
+        }
+    }
+
+    pub(crate) fn inc(counter: &Atomic<u64>, n: u64) {
+        counter.add(n, Relaxed);
+    }
+
+    /// The counters as `name value` lines, for debugfs and the tests.
+    pub(crate) fn snapshot(&self) -> [(&'static str, u64); 8] {
+        [
+            ("bios", self.bios.load(Relaxed)),
+            ("folios", self.folios.load(Relaxed)),
+            ("bytes", self.bytes.load(Relaxed)),
+            ("hole_folios", self.hole_folios.load(Relaxed)),
+            ("fallbacks", self.fallbacks.load(Relaxed)),
+            ("boundary_submits", self.boundary_submits.load(Relaxed)),
+            ("map_calls", self.map_calls.load(Relaxed)),
+            ("read_errors", self.read_errors.load(Relaxed)),
+        ]
+    }
+}
+
+impl ReadCompletion for Stats {
+    fn read_done(&self, error: Option<Error>) {
+        if error.is_some() {
+            Stats::inc(&self.read_errors, 1);
+        }
+    }
+}

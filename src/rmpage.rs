@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rmpage: the kernel's multi-page block I/O engine (fs/mpage.c) in Rust,
+//! serving the ext2-compatible filesystem `rext2`.
+//!
+//! - [`mpage`]: the engine, which knows no on-disk format;
+//! - [`ext2`]: the format, read-only;
+//! - `rust_bindings` (`rust-bindings/`): the kernel abstractions, the only
+//!   place with `unsafe` code.
+
+use kernel::prelude::*;
+
+#[path = "../rust-bindings/lib.rs"]
+pub(crate) mod rust_bindings;
+
+#[deny(unsafe_code)]
+mod ext2;
+#[deny(unsafe_code)]
+mod mpage;
+
+module! {
+    type: Rmpage,
+    name: "rmpage",
+    authors: ["rmpage developers"],
+    description: "fs/mpage.c in Rust, serving the ext2-compatible rext2",
+    license: "GPL",
+}
+
+/// Which engine reads file data on a mount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// rmpage's own engine ([`mpage`]).
+    Rust,
+    /// The kernel's C fs/mpage.c, for side-by-side comparison.
+    C,
+}
+
+impl Engine {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Engine::Rust => "rust",
+            Engine::C => "c",
+        }
+    }
+}
+
+/// The `engine=` module parameter, read at each mount. An unknown value
+/// falls back to the Rust engine, with a warning.
+pub(crate) fn engine_param() -> Engine {
+    match rust_bindings::engine_param() {
+        Some(1) => Engine::C,
+        Some(0) => Engine::Rust,
+        _ => {
+            pr_warn!("rext2: engine parameter is neither rust nor c; using rust\n");
+            Engine::Rust
+        }
+    }
+}
+
+/// rext2's `struct file_system_type` (static, for lockdep's sake).
+static REXT2_TYPE: rust_bindings::fs::FileSystemType = rust_bindings::fs::FileSystemType::new();
+
+struct Rmpage {
+    _fs: rust_bindings::fs::Registration<ext2::Rext2>,
+}
+
+impl kernel::Module for Rmpage {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let fs = rust_bindings::fs::Registration::new(&REXT2_TYPE, module)?;
+        pr_info!("registered rext2\n");
+        Ok(Self { _fs: fs })
+    }
+}
+
+impl Drop for Rmpage {
+    fn drop(&mut self) {
+        pr_info!("unregistering rext2\n");
+    }
+}
