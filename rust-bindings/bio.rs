@@ -23,7 +23,10 @@ impl<'a> BlockDevice<'a> {
     /// `ptr` points to a block device that stays open for `'a`.
     pub(crate) unsafe fn from_raw(ptr: *mut bindings::block_device) -> Self {
         // INVARIANT: guaranteed by the caller.
-        Self(NonNull::new(ptr).expect("block device pointer is never NULL"), PhantomData)
+        Self(
+            NonNull::new(ptr).expect("block device pointer is never NULL"),
+            PhantomData,
+        )
     }
 
     /// Size of the device in bytes.
@@ -117,7 +120,8 @@ impl<C: ReadCompletion> ReadBio<C> {
         }
         // SAFETY: the bio is ours and unsubmitted (type invariant); the folio
         // is valid and locked, and the range lies inside it (checked above).
-        let added = unsafe { bindings::bio_add_folio(self.bio.as_ptr(), folio.as_ptr(), len, offset) };
+        let added =
+            unsafe { bindings::bio_add_folio(self.bio.as_ptr(), folio.as_ptr(), len, offset) };
         if !added {
             return Err(folio);
         }
@@ -160,6 +164,10 @@ impl<C: ReadCompletion> Drop for ReadBio<C> {
 /// The completion of every [`ReadBio`]: like fs/mpage.c's
 /// `mpage_read_end_io`, it ends the read on each folio of the bio (uptodate
 /// on success) and unlocks it.
+///
+/// # Safety
+///
+/// Called by the block layer once, when a bio allocated by [`ReadBio::alloc`] completes.
 unsafe extern "C" fn read_end_io<C: ReadCompletion>(bio: *mut bindings::bio) {
     // SAFETY: the block layer calls us once with the completed bio, whose
     // `bi_private` holds the `Arc<C>` reference that `alloc` stored.
@@ -168,7 +176,11 @@ unsafe extern "C" fn read_end_io<C: ReadCompletion>(bio: *mut bindings::bio) {
     let err = unsafe { ffi_ext::rmpage_bio_status_errno(bio) };
     // Counters first: once the last folio is unlocked, the filesystem may be
     // unmounted. The Arc keeps the counters alive regardless.
-    completion.read_done(if err == 0 { None } else { Some(Error::from_errno(err)) });
+    completion.read_done(if err == 0 {
+        None
+    } else {
+        Some(Error::from_errno(err))
+    });
     drop(completion);
 
     let mut iter = MaybeUninit::<bindings::folio_iter>::uninit();

@@ -104,7 +104,14 @@ impl<'a> MapResult<'a> {
     pub(crate) fn map(&mut self, pblk: u64, bytes: usize, boundary: bool) {
         // SAFETY: valid for 'a (type invariant); map_bh only fills fields.
         unsafe {
-            ffi_ext::rmpage_bh_map(self.bh.as_ptr(), self.sb.cast(), pblk, bytes, boundary, false)
+            ffi_ext::rmpage_bh_map(
+                self.bh.as_ptr(),
+                self.sb.cast(),
+                pblk,
+                bytes,
+                boundary,
+                false,
+            )
         };
     }
 }

@@ -93,31 +93,6 @@ impl LockedFolio {
         unsafe { ffi_ext::rmpage_folio_zero_segment(self.as_ptr(), start, end) };
     }
 
-    /// Copies `buf.len()` bytes at `offset` out of the folio.
-    ///
-    /// # Panics
-    ///
-    /// Never: a range outside the folio is refused with `EINVAL`.
-    pub(crate) fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> kernel::error::Result {
-        let end = offset
-            .checked_add(buf.len())
-            .ok_or(kernel::error::code::EINVAL)?;
-        if end > self.size() {
-            return Err(kernel::error::code::EINVAL);
-        }
-        // SAFETY: the range is inside the folio (checked above) and `buf` is a
-        // valid destination of that length.
-        unsafe {
-            ffi_ext::rmpage_folio_copy_from(
-                self.as_ptr(),
-                offset,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        Ok(())
-    }
-
     /// Marks the contents valid and unlocks: the end of a read that needed no
     /// I/O (a folio made only of holes).
     pub(crate) fn finish_uptodate(self) {

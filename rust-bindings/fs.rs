@@ -15,7 +15,13 @@ use super::{
     super_block::{New, SuperBlock},
 };
 use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{bindings, error::{from_result, Error}, prelude::*, str::CStr, types::Opaque};
+use kernel::{
+    bindings,
+    error::{from_result, Error},
+    prelude::*,
+    str::CStr,
+    types::Opaque,
+};
 
 /// A mapped run of blocks, as a block mapper reports it to the kernel's
 /// buffer_head paths.
@@ -120,6 +126,11 @@ pub(crate) fn c_mpage_readahead<T: FileSystem>(ra: &mut Readahead<'_>) {
 
 /// `get_block_t` for the C buffer_head paths: read-only, so `create` is
 /// ignored (never set by read paths).
+///
+/// # Safety
+///
+/// Called by the kernel's buffer_head paths as a `get_block_t`, with an inode of `T`
+/// whose folio they are reading and a `bh_result` they own for the call.
 unsafe extern "C" fn get_block<T: FileSystem>(
     inode: *mut bindings::inode,
     iblock: bindings::sector_t,
@@ -136,7 +147,11 @@ unsafe extern "C" fn get_block<T: FileSystem>(
     from_result(|| {
         if let Some(run) = T::map_blocks(inode, iblock, max_blocks)? {
             let blocks = run.len.min(max_blocks);
-            res.map(run.pblk, (blocks << blkbits) as usize, run.boundary && blocks == run.len);
+            res.map(
+                run.pblk,
+                (blocks << blkbits) as usize,
+                run.boundary && blocks == run.len,
+            );
         }
         Ok(0)
     })
@@ -227,6 +242,9 @@ impl<T: FileSystem> Tables<T> {
         ..unsafe { core::mem::zeroed() }
     };
 
+    /// # Safety
+    ///
+    /// Called by the VFS as `init_fs_context` with a new `fs_context` of our type.
     unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
         let fc = fc.cast::<ffi_ext::fs_context>();
         // SAFETY: the VFS passes a new fs_context that we may set up.
@@ -234,12 +252,18 @@ impl<T: FileSystem> Tables<T> {
         0
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS as `fs_context_operations::get_tree`.
     unsafe extern "C" fn get_tree(fc: *mut ffi_ext::fs_context) -> c_int {
         // SAFETY: the VFS calls get_tree with a valid fs_context; the
         // callback is ours.
         unsafe { ffi_ext::get_tree_bdev(fc, Some(Self::fill_super)) }
     }
 
+    /// # Safety
+    ///
+    /// Called by `get_tree_bdev` with a new super_block of our type.
     unsafe extern "C" fn fill_super(
         sb: *mut bindings::super_block,
         _fc: *mut ffi_ext::fs_context,
@@ -254,7 +278,7 @@ impl<T: FileSystem> Tables<T> {
             // every path, including a failure below.
             unsafe {
                 (*sb).s_fs_info = KBox::into_raw(data).cast();
-                (*sb).s_magic = params.magic as _;
+                (*sb).s_magic = params.magic as usize;
                 (*sb).s_op = &Self::SOPS;
                 (*sb).s_maxbytes = params.max_bytes.min(i64::MAX as u64) as i64;
                 (*sb).s_time_gran = 1_000_000_000;
@@ -264,7 +288,9 @@ impl<T: FileSystem> Tables<T> {
             let root = ready.iget(params.root_ino)?;
             // SAFETY: d_make_root consumes the inode reference we pass,
             // also on failure.
-            let dentry = unsafe { bindings::d_make_root(kernel::sync::aref::ARef::into_raw(root).as_ptr().cast()) };
+            let dentry = unsafe {
+                bindings::d_make_root(kernel::sync::aref::ARef::into_raw(root).as_ptr().cast())
+            };
             if dentry.is_null() {
                 return Err(ENOMEM);
             }
@@ -274,6 +300,9 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS as `kill_sb` with a super_block of our type.
     unsafe extern "C" fn kill_sb(sb: *mut bindings::super_block) {
         // SAFETY: the VFS passes a super_block of ours being torn down. The
         // data goes after kill_block_super has evicted every inode.
@@ -286,6 +315,9 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS as `evict_inode` with an inode of ours that has no users.
     unsafe extern "C" fn evict_inode(inode: *mut bindings::inode) {
         // SAFETY: the VFS evicts an inode of ours, with no users left.
         unsafe {
@@ -295,7 +327,13 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
-    unsafe extern "C" fn statfs(dentry: *mut bindings::dentry, buf: *mut bindings::kstatfs) -> c_int {
+    /// # Safety
+    ///
+    /// Called by the VFS as `statfs` with a dentry of a mounted filesystem of ours.
+    unsafe extern "C" fn statfs(
+        dentry: *mut bindings::dentry,
+        buf: *mut bindings::kstatfs,
+    ) -> c_int {
         from_result(|| {
             // SAFETY: the dentry is pinned by the caller, and its super_block
             // is mounted, so Ready.
@@ -319,15 +357,25 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
-    unsafe extern "C" fn read_folio(_file: *mut bindings::file, folio: *mut bindings::folio) -> c_int {
+    /// # Safety
+    ///
+    /// Called by the page cache as `read_folio` with a locked folio of one of our inodes.
+    unsafe extern "C" fn read_folio(
+        _file: *mut bindings::file,
+        folio: *mut bindings::folio,
+    ) -> c_int {
         // SAFETY: read_folio gets a locked folio whose unlocking is ours.
         let folio = unsafe { LockedFolio::from_raw(folio) };
         // SAFETY: the folio belongs to a mapping of one of our inodes, which
         // the page cache keeps alive while the folio is locked.
-        let inode = unsafe { Inode::<T>::from_raw(ffi_ext::rmpage_folio_host(folio.as_ptr().cast())) };
+        let inode =
+            unsafe { Inode::<T>::from_raw(ffi_ext::rmpage_folio_host(folio.as_ptr().cast())) };
         from_result(|| T::read_folio(inode, folio).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Called by the page cache as `readahead` with a request on one of our inodes.
     unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
         // SAFETY: a readahead call in progress, for this function's duration.
         let mut ra = unsafe { Readahead::from_raw(rac) };
@@ -337,6 +385,9 @@ impl<T: FileSystem> Tables<T> {
         T::readahead(inode, &mut ra);
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS as `lookup` with a directory of ours and a negative dentry.
     unsafe extern "C" fn lookup(
         dir: *mut bindings::inode,
         dentry: *mut bindings::dentry,
@@ -363,6 +414,9 @@ impl<T: FileSystem> Tables<T> {
         unsafe { bindings::d_splice_alias(inode, dentry) }
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS as `iterate_shared` with a directory of ours open in `file`.
     unsafe extern "C" fn iterate_shared(
         file: *mut bindings::file,
         ctx: *mut bindings::dir_context,
@@ -415,7 +469,10 @@ impl<T: FileSystem> Registration<T> {
     /// Registers `T` in `fs` as a filesystem type owned by `module`, so that
     /// the module cannot be unloaded while a filesystem of this type is
     /// mounted. Fails with `EBUSY` if `fs` is registered already.
-    pub(crate) fn new(fs: &'static FileSystemType, module: &'static kernel::ThisModule) -> Result<Self> {
+    pub(crate) fn new(
+        fs: &'static FileSystemType,
+        module: &'static kernel::ThisModule,
+    ) -> Result<Self> {
         let ptr = fs.0.get();
         // SAFETY: an unregistered type is ours alone: the VFS does not see it,
         // and a registered one has a non-NULL `name`, which we refuse.
@@ -437,7 +494,10 @@ impl<T: FileSystem> Registration<T> {
             return Err(Error::from_errno(ret));
         }
         // INVARIANT: registered just now.
-        Ok(Self { fs, _t: PhantomData })
+        Ok(Self {
+            fs,
+            _t: PhantomData,
+        })
     }
 }
 

@@ -11,28 +11,19 @@
 #include <linux/pagemap.h>
 #include <linux/moduleparam.h>
 #include <linux/module.h>
-#include <linux/sched/mm.h>
 #include <linux/statfs.h>
 #include <linux/string.h>
 #include "helpers.h"
 
-void rmpage_folio_get(struct folio *folio) { folio_get(folio); }
-void rmpage_folio_put(struct folio *folio) { folio_put(folio); }
 loff_t rmpage_folio_pos(struct folio *folio) { return folio_pos(folio); }
 size_t rmpage_folio_size(struct folio *folio) { return folio_size(folio); }
 bool rmpage_folio_test_uptodate(struct folio *folio) { return folio_test_uptodate(folio); }
 void rmpage_folio_mark_uptodate(struct folio *folio) { folio_mark_uptodate(folio); }
 bool rmpage_folio_has_buffers(struct folio *folio) { return folio_buffers(folio) != NULL; }
-bool rmpage_folio_test_locked(struct folio *folio) { return folio_test_locked(folio); }
 
 void rmpage_folio_zero_segment(struct folio *folio, size_t start, size_t end)
 {
 	folio_zero_segment(folio, start, end);
-}
-
-void rmpage_folio_copy_from(struct folio *folio, size_t offset, void *to, size_t len)
-{
-	memcpy_from_folio(to, folio, offset, len);
 }
 
 struct folio *rmpage_readahead_folio(struct readahead_control *rac)
@@ -45,8 +36,6 @@ unsigned int rmpage_readahead_count(struct readahead_control *rac)
 	return readahead_count(rac);
 }
 
-loff_t rmpage_readahead_pos(struct readahead_control *rac) { return readahead_pos(rac); }
-size_t rmpage_readahead_length(struct readahead_control *rac) { return readahead_length(rac); }
 
 unsigned int rmpage_req_op_read(bool readahead)
 {
@@ -167,8 +156,6 @@ bool rmpage_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 	return dir_emit(ctx, name, namelen, ino, type);
 }
 
-unsigned int rmpage_gfp_nofs_save(void) { return memalloc_nofs_save(); }
-void rmpage_gfp_nofs_restore(unsigned int flags) { memalloc_nofs_restore(flags); }
 
 /*
  * The engine=rust|c module parameter. The kernel's Rust module! macro has no

@@ -23,22 +23,16 @@ struct readahead_control;
 struct super_block;
 
 /* folio */
-void rmpage_folio_get(struct folio *folio);
-void rmpage_folio_put(struct folio *folio);
 loff_t rmpage_folio_pos(struct folio *folio);
 size_t rmpage_folio_size(struct folio *folio);
 bool rmpage_folio_test_uptodate(struct folio *folio);
 void rmpage_folio_mark_uptodate(struct folio *folio);
 void rmpage_folio_zero_segment(struct folio *folio, size_t start, size_t end);
 bool rmpage_folio_has_buffers(struct folio *folio);
-bool rmpage_folio_test_locked(struct folio *folio);
-void rmpage_folio_copy_from(struct folio *folio, size_t offset, void *to, size_t len);
 
 /* readahead_control */
 struct folio *rmpage_readahead_folio(struct readahead_control *rac);
 unsigned int rmpage_readahead_count(struct readahead_control *rac);
-loff_t rmpage_readahead_pos(struct readahead_control *rac);
-size_t rmpage_readahead_length(struct readahead_control *rac);
 
 /* bio */
 struct bio *rmpage_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
@@ -77,7 +71,5 @@ void rmpage_inode_set_times(struct inode *inode, s64 atime, s64 mtime, s64 ctime
 bool rmpage_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 		     u64 ino, unsigned int type);
 int rmpage_engine_param(void);
-unsigned int rmpage_gfp_nofs_save(void);
-void rmpage_gfp_nofs_restore(unsigned int flags);
 
 #endif

@@ -114,7 +114,7 @@ impl<T: FileSystem> Inode<T> {
     /// The inode number.
     pub(crate) fn ino(&self) -> u64 {
         // SAFETY: valid inode (type invariant); `i_ino` is fixed.
-        unsafe { (*self.as_ptr()).i_ino as u64 }
+        unsafe { (*self.as_ptr()).i_ino }
     }
 
     /// The file size in bytes (`i_size_read`).
@@ -126,7 +126,7 @@ impl<T: FileSystem> Inode<T> {
     /// log2 of the block size.
     pub(crate) fn blkbits(&self) -> u32 {
         // SAFETY: valid inode (type invariant); `i_blkbits` is fixed.
-        unsafe { (*self.as_ptr()).i_blkbits as u32 }
+        unsafe { u32::from((*self.as_ptr()).i_blkbits) }
     }
 
     /// The mounted super_block this inode belongs to.
@@ -145,9 +145,8 @@ impl<T: FileSystem> Inode<T> {
 
     /// Looks up `ino` in the inode cache or reads it.
     pub(crate) fn iget(sb: &SuperBlock<T>, ino: u64) -> Result<ARef<Self>> {
-        let ino_c: core::ffi::c_ulong = ino.try_into().map_err(|_| EINVAL)?;
         // SAFETY: the super_block is valid and Ready.
-        let ptr = unsafe { bindings::iget_locked(sb.as_ptr(), ino_c) };
+        let ptr = unsafe { bindings::iget_locked(sb.as_ptr(), ino) };
         let ptr = NonNull::new(ptr).ok_or(ENOMEM)?;
         // SAFETY: iget_locked returned a referenced inode.
         let is_new = unsafe { ffi_ext::rmpage_inode_is_new(ptr.as_ptr().cast()) };
@@ -216,7 +215,10 @@ impl<T: FileSystem> Inode<T> {
             match p.kind {
                 InodeKind::Regular => {
                     (*inode).i_op = &Tables::<T>::FILE_IOPS;
-                    ffi_ext::rmpage_inode_set_fop(inode.cast(), &raw const bindings::generic_ro_fops);
+                    ffi_ext::rmpage_inode_set_fop(
+                        inode.cast(),
+                        &raw const bindings::generic_ro_fops,
+                    );
                     (*inode).i_data.a_ops = &Tables::<T>::AOPS;
                 }
                 InodeKind::Directory => {

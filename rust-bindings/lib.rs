@@ -12,6 +12,7 @@
 
 pub(crate) mod bio;
 pub(crate) mod buffer_head;
+pub(crate) mod debugfs;
 pub(crate) mod folio;
 pub(crate) mod fs;
 pub(crate) mod inode;
@@ -29,9 +30,12 @@ pub(crate) mod super_block;
     improper_ctypes,
     unreachable_pub,
     unsafe_op_in_unsafe_fn,
+    unnecessary_transmutes,
     missing_docs,
     clippy::all,
-    clippy::undocumented_unsafe_blocks
+    clippy::pedantic,
+    clippy::nursery,
+    clippy::restriction
 )]
 pub(crate) mod ffi_ext {
     use kernel::bindings::*;

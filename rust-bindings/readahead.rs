@@ -19,14 +19,20 @@ use kernel::bindings;
 ///
 /// `self.0` points to the `readahead_control` of a `->readahead` call in
 /// progress, for `'a`.
-pub(crate) struct Readahead<'a>(NonNull<bindings::readahead_control>, PhantomData<&'a mut ()>);
+pub(crate) struct Readahead<'a>(
+    NonNull<bindings::readahead_control>,
+    PhantomData<&'a mut ()>,
+);
 
 impl<'a> Readahead<'a> {
     /// # Safety
     ///
     /// `rac` is the argument of a `->readahead` call that lasts for `'a`.
     pub(crate) unsafe fn from_raw(rac: *mut bindings::readahead_control) -> Self {
-        Self(NonNull::new(rac).expect("readahead_control is never NULL"), PhantomData)
+        Self(
+            NonNull::new(rac).expect("readahead_control is never NULL"),
+            PhantomData,
+        )
     }
 
     pub(crate) fn as_ptr(&self) -> *mut bindings::readahead_control {

@@ -52,7 +52,7 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
     /// Block size in bytes, as last set.
     pub(crate) fn block_size(&self) -> usize {
         // SAFETY: the super_block is valid (type invariant).
-        unsafe { (*self.as_ptr()).s_blocksize as usize }
+        unsafe { (*self.as_ptr()).s_blocksize }
     }
 
     /// Reads block `block` of the device through the buffer cache.
@@ -71,7 +71,7 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
     /// The device name, for messages.
     pub(crate) fn id(&self) -> &CStr {
         // SAFETY: `s_id` is a NUL-terminated array inside the super_block.
-        unsafe { CStr::from_ptr((*self.as_ptr()).s_id.as_ptr().cast()) }
+        unsafe { CStr::from_char_ptr((*self.as_ptr()).s_id.as_ptr()) }
     }
 }
 

@@ -24,19 +24,27 @@ if [ ! -f $src ] || [ "$(cat $src)" != "$want" ]; then
 	$SUDO apt-get update -q
 fi
 pkgs=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc cpio kmod udev
-      libelf-dev libssl-dev e2fsprogs fio busybox-static python3-pip
-      xz-utils rsync zstd)
-missing=()
-for p in "${pkgs[@]}" qemu-system-x86; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ -f /var/lib/apt/lists/lock ] && $SUDO apt-get update -q
-	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get install -y -q --no-install-recommends \
-		$(printf '%s\n' "${missing[@]}" | grep -vx qemu-system-x86 || true) || true
-	$SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports \
-		qemu-system-x86 "${missing[@]/qemu-system-x86/}"
+      libelf-dev libssl-dev e2fsprogs fio busybox-static python3
+      xz-utils zstd gzip)
+missing() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"
+	done
+}
+export DEBIAN_FRONTEND=noninteractive
+need=$(missing "${pkgs[@]}")
+need_qemu=$(missing qemu-system-x86)
+if [ -n "$need$need_qemu" ]; then
+	echo "packages: installing" $need $need_qemu
+	$SUDO apt-get update -q
+	# shellcheck disable=SC2086
+	[ -z "$need" ] || $SUDO apt-get install -y -q --no-install-recommends $need
+	# The plain bookworm QEMU conflicts with the machine's qemu-utils 10.
+	[ -z "$need_qemu" ] || $SUDO apt-get install -y -q --no-install-recommends \
+		-t bookworm-backports qemu-system-x86
+else
+	echo "packages: all installed"
 fi
 
 phase rust
@@ -44,9 +52,6 @@ rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
 	rustup component add rust-src
 if ! bindgen --version 2>/dev/null | grep -q '0\.71\.1'; then
 	cargo install --locked --version 0.71.1 bindgen-cli
-fi
-if ! command -v vng >/dev/null; then
-	pip install --quiet --root-user-action=ignore 'virtme-ng==1.38'
 fi
 
 phase source

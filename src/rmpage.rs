@@ -61,14 +61,20 @@ pub(crate) fn engine_param() -> Engine {
 static REXT2_TYPE: rust_bindings::fs::FileSystemType = rust_bindings::fs::FileSystemType::new();
 
 struct Rmpage {
+    // Dropped in order: no new mounts, then the debugfs root.
     _fs: rust_bindings::fs::Registration<ext2::Rext2>,
+    _debugfs: rust_bindings::debugfs::Root,
 }
 
 impl kernel::Module for Rmpage {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let debugfs = rust_bindings::debugfs::Root::new(c"rext2");
         let fs = rust_bindings::fs::Registration::new(&REXT2_TYPE, module)?;
         pr_info!("registered rext2\n");
-        Ok(Self { _fs: fs })
+        Ok(Self {
+            _fs: fs,
+            _debugfs: debugfs,
+        })
     }
 }
 

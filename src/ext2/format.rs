@@ -181,7 +181,8 @@ impl SuperBlock {
             && sb.blocks_count > sb.first_data_block
             && sb.first_ino > ROOT_INO
             && sb.inodes_count >= sb.first_ino
-            && u64::from(sb.inodes_count) <= u64::from(sb.groups()) * u64::from(sb.inodes_per_group)
+            && u64::from(sb.inodes_count)
+                <= u64::from(sb.groups()) * u64::from(sb.inodes_per_group)
             && u64::from(sb.inodes_per_group) * u64::from(inode_size)
                 <= u64::from(sb.blocks_per_group) * u64::from(block_size);
         if !geometry_ok {
@@ -283,10 +284,12 @@ impl GroupDesc {
             free_blocks: le16(b, 12),
             free_inodes: le16(b, 14),
         };
-        let first = u64::from(sb.first_data_block) + u64::from(group) * u64::from(sb.blocks_per_group);
+        let first =
+            u64::from(sb.first_data_block) + u64::from(group) * u64::from(sb.blocks_per_group);
         let last = (first + u64::from(sb.blocks_per_group)).min(u64::from(sb.blocks_count));
         let inside = |b: u64| b >= first && b < last;
-        let itable_blocks = (u64::from(sb.inodes_per_group) * u64::from(sb.inode_size)).div_ceil(sb.block_size());
+        let itable_blocks =
+            (u64::from(sb.inodes_per_group) * u64::from(sb.inode_size)).div_ceil(sb.block_size());
         let ok = inside(u64::from(d.block_bitmap))
             && inside(u64::from(d.inode_bitmap))
             && inside(u64::from(d.inode_table))
@@ -353,7 +356,11 @@ impl Inode {
         }
         let size_lo = u64::from(le32(b, 4));
         // i_size_high (i_dir_acl in revision 0) extends regular files only.
-        let size_hi = if mode & S_IFMT == S_IFREG { u64::from(le32(b, 108)) } else { 0 };
+        let size_hi = if mode & S_IFMT == S_IFREG {
+            u64::from(le32(b, 108))
+        } else {
+            0
+        };
         Ok(Self {
             mode,
             uid: u32::from(le16(b, 2)) | (u32::from(le16(b, 120)) << 16),
@@ -375,7 +382,11 @@ impl Inode {
     /// Whether a symlink keeps its target in `block` (ext2's
     /// `ext2_inode_is_fast_symlink`: no data blocks besides an xattr block).
     pub(crate) fn is_fast_symlink(&self, blkbits: u32) -> bool {
-        let ea_sectors = if self.file_acl != 0 { 1u32 << (blkbits - 9) } else { 0 };
+        let ea_sectors = if self.file_acl != 0 {
+            1u32 << (blkbits - 9)
+        } else {
+            0
+        };
         self.blocks.saturating_sub(ea_sectors) == 0
     }
 
@@ -470,7 +481,12 @@ pub(crate) enum PtrRun {
 
 /// Scans `ptrs` (the last-level pointer array from the block's slot on) for
 /// up to `max` blocks of one kind, checking every pointer against `sb`.
-pub(crate) fn scan_ptrs(sb: &SuperBlock, ptrs: impl Iterator<Item = u32>, max: u64, at_end: bool) -> Result<PtrRun, Corrupt> {
+pub(crate) fn scan_ptrs(
+    sb: &SuperBlock,
+    ptrs: impl Iterator<Item = u32>,
+    max: u64,
+    at_end: bool,
+) -> Result<PtrRun, Corrupt> {
     let mut it = ptrs.take(max.max(1) as usize).peekable();
     let Some(first) = it.next() else {
         return Err(Corrupt::Geometry);
@@ -521,8 +537,15 @@ pub(crate) struct DirEntry<'a> {
 
 /// Parses the entry at `off` of directory block `b` (at byte `base` of the
 /// directory, for messages), checking it like ext2_check_folio.
-pub(crate) fn dir_entry(b: &[u8], off: usize, base: u64, filetype: bool) -> Result<DirEntry<'_>, Corrupt> {
-    let bad = Corrupt::DirEntry { offset: base + off as u64 };
+pub(crate) fn dir_entry(
+    b: &[u8],
+    off: usize,
+    base: u64,
+    filetype: bool,
+) -> Result<DirEntry<'_>, Corrupt> {
+    let bad = Corrupt::DirEntry {
+        offset: base + off as u64,
+    };
     if off + 8 > b.len() {
         return Err(bad);
     }

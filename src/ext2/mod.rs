@@ -14,9 +14,10 @@ use crate::{
     mpage::{
         self,
         plan::{MapKind, Mapping},
-        Mapper, ReadTarget, Stats,
+        Mapper, ReadTarget, Stats, StatsView,
     },
     rust_bindings::{
+        debugfs::Root,
         folio::LockedFolio,
         fs::{self as vfs, BlockRun, DirEmitter, FileSystem, StatFs, SuperParams},
         inode::{Inode, InodeKind, InodeParams},
@@ -26,7 +27,7 @@ use crate::{
     Engine,
 };
 use format::{Corrupt, GroupDesc, PtrRun};
-use kernel::{page::PAGE_SIZE, prelude::*, sync::Arc};
+use kernel::{debugfs, page::PAGE_SIZE, prelude::*, sync::Arc};
 
 /// The rext2 filesystem type.
 pub(crate) struct Rext2;
@@ -37,6 +38,10 @@ pub(crate) struct SbInfo {
     groups: KVec<GroupDesc>,
     engine: Engine,
     pub(crate) stats: Arc<Stats>,
+    // `/sys/kernel/debug/rext2/<device>/stats`; the file goes before its
+    // directory.
+    _stats_file: Option<Pin<KBox<debugfs::File<StatsView>>>>,
+    _debugfs_dir: Option<debugfs::Dir>,
 }
 
 /// Per-inode state: the block map.
@@ -134,7 +139,12 @@ impl BlockMap<'_> {
             let off = path.offsets[level] as usize * 4;
             if level + 1 < path.depth {
                 let d = b.data();
-                ptr = u64::from(u32::from_le_bytes([d[off], d[off + 1], d[off + 2], d[off + 3]]));
+                ptr = u64::from(u32::from_le_bytes([
+                    d[off],
+                    d[off + 1],
+                    d[off + 2],
+                    d[off + 3],
+                ]));
             } else {
                 bh = Some((b, off));
             }
@@ -157,7 +167,11 @@ impl Mapper for BlockMap<'_> {
                 len,
                 kind: MapKind::Hole,
             },
-            PtrRun::Mapped { pblk, len, boundary } => Mapping {
+            PtrRun::Mapped {
+                pblk,
+                len,
+                boundary,
+            } => Mapping {
                 lblk,
                 len,
                 kind: MapKind::Mapped { pblk, boundary },
@@ -167,7 +181,10 @@ impl Mapper for BlockMap<'_> {
 }
 
 impl Rext2 {
-    fn read_group_descs(sb: &SuperBlock<Self, New>, fs: &format::SuperBlock) -> Result<KVec<GroupDesc>> {
+    fn read_group_descs(
+        sb: &SuperBlock<Self, New>,
+        fs: &format::SuperBlock,
+    ) -> Result<KVec<GroupDesc>> {
         let n = fs.groups();
         let mut groups = KVec::with_capacity(n as usize, GFP_KERNEL)?;
         let mut cur: Option<(u64, crate::rust_bindings::buffer_head::BufferHead)> = None;
@@ -205,7 +222,10 @@ impl Rext2 {
     }
 
     /// Reads directory block `idx` of `dir` through the buffer cache.
-    fn dir_block(dir: &Inode<Self>, idx: u64) -> Result<crate::rust_bindings::buffer_head::BufferHead> {
+    fn dir_block(
+        dir: &Inode<Self>,
+        idx: u64,
+    ) -> Result<crate::rust_bindings::buffer_head::BufferHead> {
         let sb = dir.super_block();
         match (BlockMap { inode: dir }).map_run(idx, 1)? {
             PtrRun::Mapped { pblk, .. } => sb.bread(pblk),
@@ -231,7 +251,10 @@ impl FileSystem for Rext2 {
 
     fn fill_super(sb: &SuperBlock<Self, New>) -> Result<SuperParams<SbInfo>> {
         if !sb.is_read_only() {
-            pr_err!("rext2: {}: read-write mounts are not supported yet; mount with -o ro\n", sb.id());
+            pr_err!(
+                "rext2: {}: read-write mounts are not supported yet; mount with -o ro\n",
+                sb.id()
+            );
             return Err(EROFS);
         }
         // The super block sits at byte 1024 whatever the block size: read it
@@ -243,10 +266,15 @@ impl FileSystem for Rext2 {
             let bh = sb.bread(1)?;
             format::SuperBlock::parse(bh.data(), PAGE_SIZE as u64).map_err(|c| corrupt(sb, 0, c))?
         };
-        fs.check_device(sb.bdev().nr_bytes()).map_err(|c| corrupt(sb, 0, c))?;
+        fs.check_device(sb.bdev().nr_bytes())
+            .map_err(|c| corrupt(sb, 0, c))?;
         if fs.block_size() != 1024 {
             sb.set_block_size(fs.block_size() as u32).inspect_err(|_| {
-                pr_err!("rext2: {}: device cannot do {} byte blocks\n", sb.id(), fs.block_size());
+                pr_err!(
+                    "rext2: {}: device cannot do {} byte blocks\n",
+                    sb.id(),
+                    fs.block_size()
+                );
             })?;
             // Re-read at the new size and make sure it is the same image.
             let bh = sb.bread(0)?;
@@ -266,6 +294,21 @@ impl FileSystem for Rext2 {
             fs.groups(),
             engine.name()
         );
+        let stats = Arc::new(Stats::new(), GFP_KERNEL)?;
+        let dir = Root::subdir(sb.id());
+        let stats_file = match &dir {
+            Some(dir) => {
+                let view = StatsView {
+                    engine: engine.name(),
+                    stats: stats.clone(),
+                };
+                Some(KBox::pin_init(
+                    dir.read_only_file(c"stats", view),
+                    GFP_KERNEL,
+                )?)
+            }
+            None => None,
+        };
         Ok(SuperParams {
             magic: u64::from(format::EXT2_MAGIC),
             max_bytes: fs.max_bytes(),
@@ -274,7 +317,9 @@ impl FileSystem for Rext2 {
                 sb: fs,
                 groups,
                 engine,
-                stats: Arc::new(Stats::new(), GFP_KERNEL)?,
+                stats,
+                _stats_file: stats_file,
+                _debugfs_dir: dir,
             },
         })
     }
@@ -322,7 +367,11 @@ impl FileSystem for Rext2 {
             }
             _ => {
                 // Device numbers: old encoding in block[0], new in block[1].
-                let dev = if raw.block[0] != 0 { raw.block[0] } else { raw.block[1] };
+                let dev = if raw.block[0] != 0 {
+                    raw.block[0]
+                } else {
+                    raw.block[1]
+                };
                 InodeKind::Special(dev)
             }
         };
@@ -421,7 +470,15 @@ impl FileSystem for Rext2 {
     fn map_blocks(inode: &Inode<Self>, lblk: u64, max_blocks: u64) -> Result<Option<BlockRun>> {
         Ok(match (BlockMap { inode }).map_run(lblk, max_blocks)? {
             PtrRun::Hole { .. } => None,
-            PtrRun::Mapped { pblk, len, boundary } => Some(BlockRun { pblk, len, boundary }),
+            PtrRun::Mapped {
+                pblk,
+                len,
+                boundary,
+            } => Some(BlockRun {
+                pblk,
+                len,
+                boundary,
+            }),
         })
     }
 

@@ -14,4 +14,4 @@ pub(crate) mod plan;
 pub(crate) mod stats;
 
 pub(crate) use engine::{read_folio, readahead, Mapper, ReadTarget};
-pub(crate) use stats::Stats;
+pub(crate) use stats::{Stats, StatsView};

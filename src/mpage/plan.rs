@@ -107,7 +107,14 @@ impl FolioSpan {
     /// The span of a folio at byte `pos` of `size` bytes, in a file of
     /// `i_size` bytes with `1 << blkbits`-byte blocks, when `pages_left`
     /// pages of `page_size` are left in the request (this folio included).
-    pub(crate) fn new(pos: u64, size: u64, i_size: u64, blkbits: u32, pages_left: u64, page_size: u64) -> Self {
+    pub(crate) fn new(
+        pos: u64,
+        size: u64,
+        i_size: u64,
+        blkbits: u32,
+        pages_left: u64,
+        page_size: u64,
+    ) -> Self {
         let first = pos >> blkbits;
         let blocks = (size >> blkbits).max(1);
         // Never ask the mapper beyond what the caller asked us to read
@@ -233,10 +240,20 @@ impl BioPlanner {
 
     /// Steps for a folio planned as `Read { pblk, nblocks, boundary }` that
     /// has `folio_blocks` blocks. Updates the open bio's end.
-    pub(crate) fn read(&mut self, pblk: u64, nblocks: u64, boundary: bool, folio_blocks: u64) -> BioSteps {
+    pub(crate) fn read(
+        &mut self,
+        pblk: u64,
+        nblocks: u64,
+        boundary: bool,
+        folio_blocks: u64,
+    ) -> BioSteps {
         let submit_before = matches!(self.next_pblk, Some(next) if next != pblk);
         let submit_after = boundary || nblocks < folio_blocks;
-        self.next_pblk = if submit_after { None } else { Some(pblk + nblocks) };
+        self.next_pblk = if submit_after {
+            None
+        } else {
+            Some(pblk + nblocks)
+        };
         BioSteps {
             submit_before,
             submit_after,

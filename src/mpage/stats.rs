@@ -3,9 +3,11 @@
 //! Per-mount counters of the read engine.
 
 use crate::rust_bindings::bio::ReadCompletion;
+use core::fmt;
 use kernel::{
     error::Error,
     sync::atomic::{Atomic, Relaxed},
+    sync::Arc,
 };
 
 /// What the engine did on one mount. Counters only grow; they are read
@@ -48,7 +50,7 @@ impl Stats {
         counter.add(n, Relaxed);
     }
 
-    /// The counters as `name value` lines, for debugfs and the tests.
+    /// The counters, named.
     pub(crate) fn snapshot(&self) -> [(&'static str, u64); 8] {
         [
             ("bios", self.bios.load(Relaxed)),
@@ -68,5 +70,24 @@ impl ReadCompletion for Stats {
         if error.is_some() {
             Stats::inc(&self.read_errors, 1);
         }
+    }
+}
+
+/// What `/sys/kernel/debug/rext2/<device>/stats` shows: one `name value`
+/// line per counter, then the average bio size in bytes.
+pub(crate) struct StatsView {
+    pub(crate) engine: &'static str,
+    pub(crate) stats: Arc<Stats>,
+}
+
+impl fmt::Debug for StatsView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "engine {}", self.engine)?;
+        let snap = self.stats.snapshot();
+        for (name, value) in snap {
+            writeln!(f, "{name} {value}")?;
+        }
+        let (bios, bytes) = (snap[0].1, snap[2].1);
+        writeln!(f, "avg_bio_bytes {}", bytes.checked_div(bios).unwrap_or(0))
     }
 }

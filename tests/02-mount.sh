@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Mounting mke2fs images of each block size, and refusing what rext2 cannot
+# serve: each refusal has its errno and exactly one "rext2:" line in dmesg.
+. "$(dirname "$0")/lib/rmpage.sh"
+
+ktap_print_header
+ktap_set_plan 26
+rm_load
+mnt=$WORK/mnt
+mkdir -p "$mnt"
+
+for bs in 1024 2048 4096; do
+	img=$WORK/mount-$bs.img
+	rm_mkfs "$img" $bs 32M
+	dev=$(rm_loop "$img" ro)
+	rm_mark
+	err=$($SYS mount "$dev" "$mnt" rext2 ro)
+	ktap_check "mount of a $bs-byte-block mke2fs image succeeds (got $err)" [ "$err" = OK ]
+	got=$(stat -f -c '%S %t' "$mnt" 2>/dev/null)
+	ktap_check "statfs reports block size $bs and the ext2 magic (got '$got')" [ "$got" = "$bs ef53" ]
+	ktap_check "root directory of the $bs image lists lost+found" [ -d "$mnt/lost+found" ]
+	umount "$mnt"
+	losetup -d "$dev"
+	ktap_check "e2fsck -fn is clean on the $bs image after mount and umount" \
+		rm_fsck "$img"
+done
+
+# refuse NAME ERRNO PATCH...: make a fresh 4 KiB-block image, apply the patch
+# (sys.py poke arguments: OFFSET FMT VALUE, offsets from the image's start),
+# and expect ERRNO and one rext2 line.
+refuse() {
+	local name=$1 want=$2 img=$WORK/refuse.img dev err lines
+	shift 2
+	rm_mkfs "$img" 4096 16M
+	while [ $# -gt 0 ]; do
+		$SYS poke "$img" "$1" "$2" "$3"
+		shift 3
+	done
+	dev=$(rm_loop "$img" ro)
+	rm_mark
+	err=$($SYS mount "$dev" "$mnt" rext2 ro)
+	lines=$(rm_rext2_lines)
+	ktap_check "$name: mount fails with $want (got $err)" [ "$err" = "$want" ]
+	ktap_check "$name: exactly one rext2 line in dmesg (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
+	[ "$err" = OK ] && umount "$mnt"
+	losetup -d "$dev"
+}
+
+# Super block fields (at byte 1024): s_log_block_size +24, s_magic +56,
+# s_rev_level +76, s_feature_incompat +96.
+refuse "bad magic" EINVAL 1080 H 0x1234
+refuse "8 KiB block size" EINVAL 1048 I 3
+refuse "unknown INCOMPAT feature (extents)" EINVAL 1120 I 0x42
+refuse "revision 0 with feature flags set" EINVAL 1100 I 0
+refuse "revision 7" EINVAL 1100 I 7
+
+# A device smaller than the block count says.
+img=$WORK/small.img
+rm_mkfs "$img" 4096 16M
+truncate -s 8M "$img"
+dev=$(rm_loop "$img" ro)
+rm_mark
+err=$($SYS mount "$dev" "$mnt" rext2 ro)
+lines=$(rm_rext2_lines)
+ktap_check "device smaller than the file system: EINVAL (got $err)" [ "$err" = EINVAL ]
+ktap_check "device smaller: exactly one rext2 line (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
+[ "$err" = OK ] && umount "$mnt"
+losetup -d "$dev"
+
+# Read-write is refused until the write path exists.
+img=$WORK/rw.img
+rm_mkfs "$img" 4096 16M
+dev=$(rm_loop "$img")
+rm_mark
+err=$($SYS mount "$dev" "$mnt" rext2 rw)
+lines=$(rm_rext2_lines)
+ktap_check "read-write mount: EROFS (got $err)" [ "$err" = EROFS ]
+ktap_check "read-write mount: exactly one rext2 line (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
+[ "$err" = OK ] && umount "$mnt"
+losetup -d "$dev"
+
+ktap_finished

@@ -1,0 +1,889 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of the read engine's decisions (`src/mpage/plan.rs`) against a fake
+//! block mapper, checked against fs/mpage.c's `do_mpage_readpage`.
+
+use crate::plan::{
+    bio_segments, plan_folio, BioPlanner, BioSteps, Confusion, FolioPlan, FolioSpan, MapCache,
+    MapKind, Mapping,
+};
+
+const PAGE: u64 = 4096;
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+
+/// The error of a failing fake mapper: the block it failed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IoError(u64);
+
+/// A fake block mapper over a table of logical blocks, answering like
+/// ext2_get_blocks: a run is one kind (hole, or blocks contiguous on disk),
+/// stops at `max` and at the end of its pointer array, and is marked
+/// `boundary` when it reaches that end.
+struct FakeMap {
+    /// Device block of each logical block; `None` is a hole. Blocks past
+    /// the table are holes too.
+    blocks: Vec<Option<u64>>,
+    /// Sorted logical blocks that are the last slot of a pointer array.
+    array_ends: Vec<u64>,
+    /// Fail when asked for this block.
+    fail_at: Option<u64>,
+    /// Every `(lblk, max)` the mapper was asked.
+    requests: Vec<(u64, u64)>,
+}
+
+impl FakeMap {
+    /// A map from `(len, first device block or None for a hole)` extents.
+    fn from_extents(extents: &[(u64, Option<u64>)]) -> Self {
+        let mut blocks = Vec::new();
+        for &(len, pblk) in extents {
+            blocks.extend((0..len).map(|i| pblk.map(|p| p + i)));
+        }
+        Self {
+            blocks,
+            array_ends: Vec::new(),
+            fail_at: None,
+            requests: Vec::new(),
+        }
+    }
+
+    /// `len` blocks stored contiguously from device block `pblk`.
+    fn contiguous(len: u64, pblk: u64) -> Self {
+        Self::from_extents(&[(len, Some(pblk))])
+    }
+
+    /// Pointer arrays that end at these logical blocks.
+    fn with_array_ends(mut self, ends: &[u64]) -> Self {
+        self.array_ends = ends.to_vec();
+        self.array_ends.sort_unstable();
+        self
+    }
+
+    /// The pointer arrays of ext2 with `ptrs` pointers per indirect block:
+    /// the 12 direct pointers, then arrays of `ptrs` (single, double and
+    /// triple indirect all end every `ptrs` blocks).
+    fn with_ext2_arrays(self, ptrs: u64) -> Self {
+        let len = self.blocks.len() as u64;
+        let ends: Vec<u64> = std::iter::successors(Some(11), |e| Some(e + ptrs))
+            .take_while(|&e| e < len)
+            .collect();
+        self.with_array_ends(&ends)
+    }
+
+    fn failing_at(mut self, lblk: u64) -> Self {
+        self.fail_at = Some(lblk);
+        self
+    }
+
+    fn calls(&self) -> u64 {
+        self.requests.len() as u64
+    }
+
+    fn block(&self, lblk: u64) -> Option<u64> {
+        self.blocks.get(lblk as usize).copied().flatten()
+    }
+
+    fn is_array_end(&self, lblk: u64) -> bool {
+        self.array_ends.binary_search(&lblk).is_ok()
+    }
+
+    fn map(&mut self, lblk: u64, max: u64) -> Result<Mapping, IoError> {
+        self.requests.push((lblk, max));
+        assert!(max >= 1, "mapper asked for no block at {lblk}");
+        if self.fail_at == Some(lblk) {
+            return Err(IoError(lblk));
+        }
+        let first = self.block(lblk);
+        let mut len = 1;
+        while len < max && !self.is_array_end(lblk + len - 1) {
+            let joins = match (first, self.block(lblk + len)) {
+                (None, None) => true,
+                (Some(p), Some(q)) => q == p + len,
+                _ => false,
+            };
+            if !joins {
+                break;
+            }
+            len += 1;
+        }
+        let kind = match first {
+            None => MapKind::Hole,
+            Some(pblk) => MapKind::Mapped {
+                pblk,
+                boundary: self.is_array_end(lblk + len - 1),
+            },
+        };
+        Ok(Mapping { lblk, len, kind })
+    }
+}
+
+/// The span of a folio at byte `pos` of `size` bytes with 4 KiB pages.
+fn span(pos: u64, size: u64, i_size: u64, blkbits: u32, pages_left: u64) -> FolioSpan {
+    FolioSpan::new(pos, size, i_size, blkbits, pages_left, PAGE)
+}
+
+/// Plans one folio without buffers through `map`.
+fn plan(map: &mut FakeMap, cache: &mut MapCache, span: FolioSpan) -> Result<FolioPlan, IoError> {
+    plan_folio(span, false, cache, |lblk, max| map.map(lblk, max))
+}
+
+/// Plans the folios of one readahead request of `nr_folios` folios of
+/// `folio_size` bytes, starting at folio index `first_folio`, with one map
+/// cache, like `mpage_readahead`.
+fn plan_request(
+    map: &mut FakeMap,
+    i_size: u64,
+    blkbits: u32,
+    folio_size: u64,
+    first_folio: u64,
+    nr_folios: u64,
+) -> (Vec<FolioPlan>, MapCache) {
+    let mut cache = MapCache::default();
+    let folio_pages = folio_size / PAGE;
+    let plans = (0..nr_folios)
+        .map(|i| {
+            let pos = (first_folio + i) * folio_size;
+            let pages_left = (nr_folios - i) * folio_pages;
+            let s = span(pos, folio_size, i_size, blkbits, pages_left);
+            plan(map, &mut cache, s).expect("mapper failed")
+        })
+        .collect();
+    (plans, cache)
+}
+
+fn read(pblk: u64, nblocks: u64) -> FolioPlan {
+    FolioPlan::Read {
+        pblk,
+        nblocks,
+        boundary: false,
+    }
+}
+
+fn read_boundary(pblk: u64, nblocks: u64) -> FolioPlan {
+    FolioPlan::Read {
+        pblk,
+        nblocks,
+        boundary: true,
+    }
+}
+
+const NO_SUBMIT: BioSteps = BioSteps {
+    submit_before: false,
+    submit_after: false,
+};
+
+// ---------------------------------------------------------------------------
+// FolioSpan
+
+#[test]
+fn folio_span_limit_is_request_end_when_eof_is_further() {
+    // A 64 KiB folio at 64 KiB, 1 KiB blocks, 32 pages (128 KiB) left.
+    let s = span(64 * KIB, 64 * KIB, MIB, 10, 32);
+    assert_eq!((s.first, s.blocks, s.limit), (64, 64, 64 + 128));
+}
+
+#[test]
+fn folio_span_limit_is_eof_rounded_up_to_a_block() {
+    let s = span(0, 4 * KIB, 5000, 10, 16);
+    assert_eq!((s.first, s.blocks, s.limit), (0, 4, 5));
+    let s = span(4 * KIB, 4 * KIB, 5 * KIB, 10, 16);
+    assert_eq!((s.first, s.blocks, s.limit), (4, 4, 5));
+    let s = span(0, 4 * KIB, 0, 12, 1);
+    assert_eq!((s.first, s.blocks, s.limit), (0, 1, 0));
+}
+
+#[test]
+fn folio_span_with_4k_blocks_and_2m_folio() {
+    let s = span(2 * MIB, 2 * MIB, 100 * MIB, 12, 1024);
+    assert_eq!((s.first, s.blocks, s.limit), (512, 512, 512 + 1024));
+}
+
+// ---------------------------------------------------------------------------
+// plan_folio: the basic shapes
+
+#[test]
+fn contiguous_file_reads_whole_folios_with_one_mapper_call() {
+    // 16 KiB file, 1 KiB blocks stored from device block 1000.
+    let mut map = FakeMap::contiguous(16, 1000);
+    let (plans, cache) = plan_request(&mut map, 16 * KIB, 10, 4 * KIB, 0, 4);
+    assert_eq!(
+        plans,
+        [read(1000, 4), read(1004, 4), read(1008, 4), read(1012, 4)]
+    );
+    assert_eq!(map.requests, [(0, 16)]);
+    assert_eq!(cache.calls(), 1);
+}
+
+#[test]
+fn map_is_reused_across_folios_one_call_per_extent() {
+    // Two runs of 8 blocks (the first given as 6 + 2 contiguous blocks):
+    // each is mapped once, the following folios reuse the mapping.
+    let mut map = FakeMap::from_extents(&[(6, Some(100)), (2, Some(106)), (8, Some(500))]);
+    let (plans, cache) = plan_request(&mut map, 16 * KIB, 10, 4 * KIB, 0, 4);
+    assert_eq!(
+        plans,
+        [read(100, 4), read(104, 4), read(500, 4), read(504, 4)]
+    );
+    assert_eq!(map.requests, [(0, 16), (8, 8)]);
+    assert_eq!(cache.calls(), 2);
+}
+
+#[test]
+fn extent_ending_inside_a_folio_continues_contiguously() {
+    // The array end at block 5 splits the run in two mapper calls, but
+    // the disk blocks stay contiguous: folio 1 is read in one piece, and
+    // the boundary of the first run is not the folio's end.
+    let mut map = FakeMap::contiguous(12, 300).with_array_ends(&[5]);
+    let (plans, cache) = plan_request(&mut map, 12 * KIB, 10, 4 * KIB, 0, 3);
+    assert_eq!(plans, [read(300, 4), read(304, 4), read(308, 4)]);
+    assert_eq!(map.requests, [(0, 12), (6, 6)]);
+    assert_eq!(cache.calls(), 2);
+}
+
+#[test]
+fn all_holes_folio_is_all_holes() {
+    let mut map = FakeMap::from_extents(&[(4, Some(10)), (8, None), (4, Some(20))]);
+    let (plans, cache) = plan_request(&mut map, 16 * KIB, 10, 4 * KIB, 0, 4);
+    assert_eq!(
+        plans,
+        [
+            read(10, 4),
+            FolioPlan::AllHoles,
+            FolioPlan::AllHoles,
+            read(20, 4)
+        ]
+    );
+    // The hole is one mapping, reused by the second all-holes folio.
+    assert_eq!(map.requests, [(0, 16), (4, 12), (12, 4)]);
+    assert_eq!(cache.calls(), 3);
+}
+
+#[test]
+fn data_then_hole_reads_the_data_and_submits_after() {
+    let mut map = FakeMap::from_extents(&[(4, Some(40)), (2, Some(77)), (2, None)]);
+    let (plans, _) = plan_request(&mut map, 8 * KIB, 10, 4 * KIB, 0, 2);
+    assert_eq!(plans, [read(40, 4), read(77, 2)]);
+    // The mapper is still asked about the blocks after the hole starts:
+    // data after the hole would make the folio confused.
+    assert_eq!(map.requests, [(0, 8), (4, 4), (6, 2)]);
+
+    let mut bios = BioPlanner::default();
+    assert_eq!(bios.read(40, 4, false, 4), NO_SUBMIT);
+    // 77 does not continue the bio at 44, and the hole ends the next one.
+    assert_eq!(
+        bios.read(77, 2, false, 4),
+        BioSteps {
+            submit_before: true,
+            submit_after: true
+        }
+    );
+    assert!(!bios.is_open());
+}
+
+#[test]
+fn hole_then_data_is_confused() {
+    let mut map = FakeMap::from_extents(&[(1, None), (3, Some(90))]);
+    let mut cache = MapCache::default();
+    let got = plan(&mut map, &mut cache, span(0, 4 * KIB, 4 * KIB, 10, 1));
+    assert_eq!(got, Ok(FolioPlan::Confused(Confusion::HoleThenData)));
+    assert_eq!(map.requests, [(0, 4), (1, 3)]);
+}
+
+#[test]
+fn hole_then_data_in_the_last_block_is_confused() {
+    let mut map = FakeMap::from_extents(&[(3, None), (1, Some(90))]);
+    let mut cache = MapCache::default();
+    let got = plan(&mut map, &mut cache, span(0, 4 * KIB, 4 * KIB, 10, 1));
+    assert_eq!(got, Ok(FolioPlan::Confused(Confusion::HoleThenData)));
+}
+
+#[test]
+fn discontiguous_blocks_in_a_folio_are_confused() {
+    let mut map = FakeMap::from_extents(&[(2, Some(100)), (2, Some(200))]);
+    let mut cache = MapCache::default();
+    let got = plan(&mut map, &mut cache, span(0, 4 * KIB, 4 * KIB, 10, 1));
+    assert_eq!(got, Ok(FolioPlan::Confused(Confusion::Discontiguous)));
+    assert_eq!(map.requests, [(0, 4), (2, 2)]);
+}
+
+#[test]
+fn blocks_going_backwards_on_disk_are_confused() {
+    // Block 1 sits right before block 0 on disk.
+    let mut map = FakeMap::from_extents(&[(1, Some(101)), (1, Some(100)), (2, Some(102))]);
+    let mut cache = MapCache::default();
+    let got = plan(&mut map, &mut cache, span(0, 4 * KIB, 4 * KIB, 10, 1));
+    assert_eq!(got, Ok(FolioPlan::Confused(Confusion::Discontiguous)));
+}
+
+#[test]
+fn folio_with_buffers_is_confused_without_mapping() {
+    let mut map = FakeMap::contiguous(4, 100);
+    let mut cache = MapCache::default();
+    let got = plan_folio(span(0, 4 * KIB, 4 * KIB, 10, 1), true, &mut cache, |l, m| {
+        map.map(l, m)
+    });
+    assert_eq!(got, Ok(FolioPlan::Confused(Confusion::HasBuffers)));
+    assert!(map.requests.is_empty());
+    assert_eq!(cache.calls(), 0);
+}
+
+#[test]
+fn mapper_error_propagates() {
+    let mut map = FakeMap::from_extents(&[(2, Some(100)), (6, Some(300))]).failing_at(2);
+    let mut cache = MapCache::default();
+    let got = plan(&mut map, &mut cache, span(0, 4 * KIB, 8 * KIB, 10, 2));
+    assert_eq!(got, Err(IoError(2)));
+    assert_eq!(map.requests, [(0, 8), (2, 6)]);
+    assert_eq!(cache.calls(), 2);
+}
+
+#[test]
+fn mapper_error_on_a_later_folio_propagates() {
+    let mut map = FakeMap::from_extents(&[(4, Some(100)), (4, Some(300))]).failing_at(4);
+    let mut cache = MapCache::default();
+    let first = plan(&mut map, &mut cache, span(0, 4 * KIB, 8 * KIB, 10, 2));
+    assert_eq!(first, Ok(read(100, 4)));
+    let second = plan(&mut map, &mut cache, span(4 * KIB, 4 * KIB, 8 * KIB, 10, 1));
+    assert_eq!(second, Err(IoError(4)));
+}
+
+#[test]
+fn mapper_answer_is_normalised() {
+    // A sloppy mapper: says nothing useful about lblk or len. plan_folio
+    // takes the answer as starting at the block asked, at least 1 long.
+    let mut asked = Vec::new();
+    let mut cache = MapCache::default();
+    let got = plan_folio(
+        span(0, 4 * KIB, 4 * KIB, 10, 1),
+        false,
+        &mut cache,
+        |lblk, max| {
+            asked.push((lblk, max));
+            Ok::<_, IoError>(Mapping {
+                lblk: 9999,
+                len: 0,
+                kind: MapKind::Mapped {
+                    pblk: 50 + lblk,
+                    boundary: false,
+                },
+            })
+        },
+    );
+    assert_eq!(got, Ok(read(50, 4)));
+    assert_eq!(asked, [(0, 4), (1, 3), (2, 2), (3, 1)]);
+}
+
+// ---------------------------------------------------------------------------
+// plan_folio: EOF and the readahead request
+
+/// Asserts that no request maps a block at or past `end`.
+fn assert_requests_below(map: &FakeMap, end: u64) {
+    for &(lblk, max) in &map.requests {
+        assert!(
+            lblk < end && lblk + max <= end,
+            "request ({lblk}, {max}) reaches past block {end}: {:?}",
+            map.requests
+        );
+    }
+}
+
+#[test]
+fn eof_inside_a_folio_reads_up_to_eof_only() {
+    // 5000 bytes with 1 KiB blocks: 5 blocks (the 5th partly). The disk
+    // has blocks past EOF mapped (preallocated): they must not be asked.
+    let mut map = FakeMap::contiguous(64, 700);
+    let (plans, cache) = plan_request(&mut map, 5000, 10, 4 * KIB, 0, 4);
+    assert_eq!(
+        plans,
+        [
+            read(700, 4),
+            read(704, 1),
+            FolioPlan::AllHoles,
+            FolioPlan::AllHoles
+        ]
+    );
+    assert_eq!(map.requests, [(0, 5)]);
+    assert_eq!(cache.calls(), 1);
+    assert_requests_below(&map, 5000u64.div_ceil(KIB));
+}
+
+#[test]
+fn eof_on_a_block_boundary_maps_nothing_past_it() {
+    let mut map = FakeMap::contiguous(64, 700);
+    let (plans, _) = plan_request(&mut map, 6 * KIB, 10, 4 * KIB, 0, 3);
+    assert_eq!(plans, [read(700, 4), read(704, 2), FolioPlan::AllHoles]);
+    assert_eq!(map.requests, [(0, 6)]);
+}
+
+#[test]
+fn eof_in_a_hole_folio_past_data() {
+    // Data, then a hole that runs past EOF: a 7000-byte file has blocks
+    // 0..7, so the hole is mapped only for blocks 5 and 6.
+    let mut map = FakeMap::from_extents(&[(5, Some(30)), (59, None)]);
+    let (plans, _) = plan_request(&mut map, 7000, 10, 4 * KIB, 0, 2);
+    assert_eq!(plans, [read(30, 4), read(34, 1)]);
+    assert_eq!(map.requests, [(0, 7), (5, 2)]);
+    assert_requests_below(&map, 7);
+}
+
+#[test]
+fn empty_file_is_all_holes_without_mapping() {
+    let mut map = FakeMap::contiguous(4, 1);
+    let (plans, cache) = plan_request(&mut map, 0, 10, 4 * KIB, 0, 1);
+    assert_eq!(plans, [FolioPlan::AllHoles]);
+    assert!(map.requests.is_empty());
+    assert_eq!(cache.calls(), 0);
+}
+
+#[test]
+fn large_folio_maps_only_what_readahead_asked_for() {
+    // 64 KiB folios of 1 KiB blocks, a 10 MiB contiguous file, and a
+    // readahead of two folios (32 pages) from folio 3: blocks 192..320.
+    let mut map = FakeMap::contiguous(10 * 1024, 5000);
+    let (plans, cache) = plan_request(&mut map, 10 * MIB, 10, 64 * KIB, 3, 2);
+    assert_eq!(plans, [read(5192, 64), read(5256, 64)]);
+    assert_eq!(map.requests, [(192, 128)]);
+    assert_eq!(cache.calls(), 1);
+    assert_requests_below(&map, 320);
+}
+
+#[test]
+fn large_folio_maps_only_what_read_folio_asked_for() {
+    // read_folio of one 64 KiB folio: 16 pages, 64 blocks from block 640.
+    let mut map = FakeMap::contiguous(10 * 1024, 5000);
+    let (plans, _) = plan_request(&mut map, 10 * MIB, 10, 64 * KIB, 10, 1);
+    assert_eq!(plans, [read(5640, 64)]);
+    assert_eq!(map.requests, [(640, 64)]);
+}
+
+#[test]
+fn large_folio_requests_after_a_break_stay_within_the_request() {
+    // The file breaks at block 200: the second call asks 200..320, not to
+    // EOF nor a folio's worth past the request.
+    let mut map = FakeMap::from_extents(&[(200, Some(5000)), (10 * 1024 - 200, Some(9000))]);
+    let (plans, cache) = plan_request(&mut map, 10 * MIB, 10, 64 * KIB, 3, 2);
+    assert_eq!(
+        plans,
+        [
+            FolioPlan::Confused(Confusion::Discontiguous),
+            read(9000 + 256 - 200, 64)
+        ]
+    );
+    assert_eq!(map.requests, [(192, 128), (200, 120)]);
+    assert_eq!(cache.calls(), 2);
+    assert_requests_below(&map, 320);
+}
+
+#[test]
+fn large_folio_crossing_eof_maps_only_to_eof() {
+    // The same request, but EOF at 250 KiB + 7 bytes: block 250 is the
+    // last one. Folio 3 (blocks 192..256) reads 59 blocks, folio 4 is past
+    // EOF.
+    let i_size = 250 * KIB + 7;
+    let mut map = FakeMap::contiguous(10 * 1024, 5000);
+    let (plans, cache) = plan_request(&mut map, i_size, 10, 64 * KIB, 3, 2);
+    assert_eq!(plans, [read(5192, 59), FolioPlan::AllHoles]);
+    assert_eq!(map.requests, [(192, 59)]);
+    assert_eq!(cache.calls(), 1);
+    assert_requests_below(&map, 251);
+}
+
+#[test]
+fn large_folio_of_holes_up_to_eof() {
+    let mut map = FakeMap::from_extents(&[(1024, None)]).with_ext2_arrays(256);
+    let (plans, _) = plan_request(&mut map, 100 * KIB, 10, 64 * KIB, 0, 2);
+    assert_eq!(plans, [FolioPlan::AllHoles, FolioPlan::AllHoles]);
+    // Holes end at ext2's array ends too: 0..12, 12..100.
+    assert_eq!(map.requests, [(0, 100), (12, 88)]);
+    assert_requests_below(&map, 100);
+}
+
+// ---------------------------------------------------------------------------
+// plan_folio: boundaries
+
+#[test]
+fn boundary_consumed_at_folio_end_is_reported() {
+    // ext2 with 1 KiB blocks: the direct blocks end at block 11, the
+    // single indirect ones at 11 + 256 = 267.
+    let mut map = FakeMap::contiguous(300, 2000).with_ext2_arrays(256);
+    let (plans, cache) = plan_request(&mut map, 300 * KIB, 10, 4 * KIB, 0, 75);
+    assert_eq!(plans[0], read(2000, 4));
+    assert_eq!(plans[1], read(2004, 4));
+    // Blocks 8..12 end the direct run: reused from the cache, boundary.
+    assert_eq!(plans[2], read_boundary(2008, 4));
+    assert_eq!(plans[3], read(2012, 4));
+    // Blocks 264..268 end the single indirect array.
+    assert_eq!(plans[66], read_boundary(2264, 4));
+    let boundaries: Vec<usize> = plans
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p, FolioPlan::Read { boundary: true, .. }))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(boundaries, [2, 66]);
+    assert_eq!(map.requests, [(0, 300), (12, 288), (268, 32)]);
+    assert_eq!(cache.calls(), 3);
+}
+
+#[test]
+fn boundary_not_at_folio_end_is_not_reported() {
+    // 2 KiB blocks in 16 KiB folios (8 blocks): the direct run ends at
+    // block 11, inside folio 1 (blocks 8..16). The request is two folios:
+    // blocks 0..16.
+    let mut map = FakeMap::contiguous(64, 100).with_ext2_arrays(512);
+    let (plans, _) = plan_request(&mut map, 128 * KIB, 11, 16 * KIB, 0, 2);
+    // Folio 1 continues on disk past the boundary: no boundary reported.
+    assert_eq!(plans, [read(100, 8), read(108, 8)]);
+    assert_eq!(map.requests, [(0, 16), (12, 4)]);
+}
+
+#[test]
+fn boundary_with_4k_blocks_and_4k_folios() {
+    // ext2 with 4 KiB blocks: arrays end at blocks 11 and 11 + 1024.
+    let mut map = FakeMap::contiguous(1100, 100).with_ext2_arrays(1024);
+    let (plans, cache) = plan_request(&mut map, 1100 * 4 * KIB, 12, 4 * KIB, 0, 1100);
+    let expected: Vec<FolioPlan> = (0..1100)
+        .map(|i| match i {
+            11 | 1035 => read_boundary(100 + i, 1),
+            _ => read(100 + i, 1),
+        })
+        .collect();
+    assert_eq!(plans, expected);
+    assert_eq!(map.requests, [(0, 1100), (12, 1088), (1036, 64)]);
+    assert_eq!(cache.calls(), 3);
+}
+
+#[test]
+fn mapping_clamped_by_eof_does_not_report_boundary() {
+    // A mapper that ignores max and says its (long) run ends at a
+    // boundary. Clamped to EOF, the run's end is no boundary.
+    let mut cache = MapCache::default();
+    let got = plan_folio(
+        span(0, 4 * KIB, 4 * KIB, 10, 4),
+        false,
+        &mut cache,
+        |lblk, _max| {
+            Ok::<_, IoError>(Mapping {
+                lblk,
+                len: 100,
+                kind: MapKind::Mapped {
+                    pblk: 500,
+                    boundary: true,
+                },
+            })
+        },
+    );
+    assert_eq!(got, Ok(read(500, 4)));
+}
+
+#[test]
+fn mapping_clamped_by_the_request_does_not_report_boundary() {
+    // The same with EOF far away and the request ending with this folio.
+    let mut asked = Vec::new();
+    let mut cache = MapCache::default();
+    let got = plan_folio(
+        span(8 * KIB, 4 * KIB, MIB, 10, 1),
+        false,
+        &mut cache,
+        |lblk, max| {
+            asked.push((lblk, max));
+            Ok::<_, IoError>(Mapping {
+                lblk,
+                len: max + 1,
+                kind: MapKind::Mapped {
+                    pblk: 500,
+                    boundary: true,
+                },
+            })
+        },
+    );
+    assert_eq!(got, Ok(read(500, 4)));
+    assert_eq!(asked, [(8, 4)]);
+}
+
+#[test]
+fn boundary_reached_exactly_at_the_limit_is_reported() {
+    // ext2 sets the boundary when the run reaches the array's end, even if
+    // max stopped it there too: that is a real boundary, kept.
+    let mut map = FakeMap::contiguous(64, 100).with_ext2_arrays(256);
+    let (plans, _) = plan_request(&mut map, 12 * KIB, 10, 4 * KIB, 0, 3);
+    assert_eq!(plans, [read(100, 4), read(104, 4), read_boundary(108, 4)]);
+    assert_eq!(map.requests, [(0, 12)]);
+}
+
+#[test]
+fn run_cut_by_the_limit_before_the_array_end_has_no_boundary() {
+    let mut map = FakeMap::contiguous(64, 100).with_ext2_arrays(256);
+    let (plans, _) = plan_request(&mut map, 8 * KIB, 10, 4 * KIB, 0, 2);
+    assert_eq!(plans, [read(100, 4), read(104, 4)]);
+    assert_eq!(map.requests, [(0, 8)]);
+}
+
+// ---------------------------------------------------------------------------
+// BioPlanner and bio_segments
+
+#[test]
+fn contiguous_folios_join_one_bio() {
+    let mut p = BioPlanner::default();
+    assert!(!p.is_open());
+    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    assert!(p.is_open());
+    assert_eq!(p.read(104, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.read(108, 4, false, 4), NO_SUBMIT);
+    assert!(p.is_open());
+}
+
+#[test]
+fn gap_on_disk_submits_before() {
+    let mut p = BioPlanner::default();
+    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    let gap = BioSteps {
+        submit_before: true,
+        submit_after: false,
+    };
+    // Forwards, backwards, and overlapping the open bio.
+    assert_eq!(p.read(105, 4, false, 4), gap);
+    assert_eq!(p.read(50, 4, false, 4), gap);
+    assert_eq!(p.read(53, 4, false, 4), gap);
+    // And then contiguous with the new bio again.
+    assert_eq!(p.read(57, 4, false, 4), NO_SUBMIT);
+}
+
+#[test]
+fn boundary_submits_after_and_closes_the_bio() {
+    let mut p = BioPlanner::default();
+    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    assert_eq!(
+        p.read(104, 4, true, 4),
+        BioSteps {
+            submit_before: false,
+            submit_after: true
+        }
+    );
+    assert!(!p.is_open());
+    // The next folio, contiguous or not, starts a fresh bio.
+    assert_eq!(p.read(108, 4, false, 4), NO_SUBMIT);
+    assert!(p.is_open());
+}
+
+#[test]
+fn short_read_submits_after() {
+    let mut p = BioPlanner::default();
+    assert_eq!(
+        p.read(100, 3, false, 4),
+        BioSteps {
+            submit_before: false,
+            submit_after: true
+        }
+    );
+    assert!(!p.is_open());
+    assert_eq!(p.read(104, 4, false, 4), NO_SUBMIT);
+}
+
+#[test]
+fn closed_bio_is_not_submitted_before_the_next_folio() {
+    let mut p = BioPlanner::default();
+    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    p.closed();
+    assert!(!p.is_open());
+    // Not contiguous with the closed bio, but nothing is open to submit.
+    assert_eq!(p.read(900, 4, false, 4), NO_SUBMIT);
+    assert!(p.is_open());
+}
+
+#[test]
+fn bio_segments_follow_pages_left_up_to_the_limit() {
+    assert_eq!(bio_segments(0, 256), 1);
+    assert_eq!(bio_segments(1, 256), 1);
+    assert_eq!(bio_segments(17, 256), 17);
+    assert_eq!(bio_segments(256, 256), 256);
+    assert_eq!(bio_segments(257, 256), 256);
+    assert_eq!(bio_segments(u64::MAX, 256), 256);
+}
+
+// ---------------------------------------------------------------------------
+// End to end: plan_folio + BioPlanner over whole files, like engine.rs
+
+/// A bio the simulation built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SimBio {
+    /// Device block of its first block.
+    pblk: u64,
+    /// Folios in it.
+    folios: u64,
+    /// Blocks in it.
+    blocks: u64,
+    /// Segments it was allocated with.
+    segs: u64,
+}
+
+#[derive(Debug, Default)]
+struct SimResult {
+    bios: Vec<SimBio>,
+    hole_folios: u64,
+    fallbacks: u64,
+}
+
+/// Reads a whole file as one readahead request, the way engine.rs's
+/// `read_one` carries out the plans: a bio holds at most
+/// `bio_segments(pages_left, max_vecs)` folios and is sent when full.
+fn simulate(map: &mut FakeMap, i_size: u64, blkbits: u32, folio_size: u64, max_vecs: u64) -> SimResult {
+    let folio_pages = folio_size / PAGE;
+    let nr_folios = i_size.div_ceil(folio_size);
+    let mut cache = MapCache::default();
+    let mut planner = BioPlanner::default();
+    let mut open: Option<SimBio> = None;
+    let mut res = SimResult::default();
+    let submit = |open: &mut Option<SimBio>, res: &mut SimResult| {
+        if let Some(bio) = open.take() {
+            res.bios.push(bio);
+        }
+    };
+    for i in 0..nr_folios {
+        let pages_left = (nr_folios - i) * folio_pages;
+        let s = span(i * folio_size, folio_size, i_size, blkbits, pages_left);
+        match plan(map, &mut cache, s).expect("mapper failed") {
+            FolioPlan::AllHoles => res.hole_folios += 1,
+            FolioPlan::Confused(_) => {
+                submit(&mut open, &mut res);
+                planner.closed();
+                res.fallbacks += 1;
+            }
+            FolioPlan::Read {
+                pblk,
+                nblocks,
+                boundary,
+            } => {
+                let steps = planner.read(pblk, nblocks, boundary, s.blocks);
+                if steps.submit_before {
+                    submit(&mut open, &mut res);
+                }
+                if open.is_some_and(|b| b.folios == b.segs) {
+                    // Full: bio_add_folio fails, send it and start anew.
+                    submit(&mut open, &mut res);
+                }
+                let bio = open.get_or_insert(SimBio {
+                    pblk,
+                    folios: 0,
+                    blocks: 0,
+                    segs: bio_segments(pages_left, max_vecs),
+                });
+                // Only folios that continue the bio on disk may join it.
+                assert_eq!(bio.pblk + bio.blocks, pblk, "folio {i} joins a bio it does not continue");
+                bio.folios += 1;
+                bio.blocks += nblocks;
+                if steps.submit_after {
+                    submit(&mut open, &mut res);
+                }
+            }
+        }
+    }
+    submit(&mut open, &mut res);
+    res
+}
+
+#[test]
+fn contiguous_64m_file_reads_in_64_bios_of_1m() {
+    let blocks = 64 * MIB / 4096;
+    let mut map = FakeMap::contiguous(blocks, 32768);
+    let res = simulate(&mut map, 64 * MIB, 12, 4 * KIB, 256);
+    assert_eq!(res.bios.len(), 64);
+    let expected: Vec<SimBio> = (0..64)
+        .map(|k| SimBio {
+            pblk: 32768 + 256 * k,
+            folios: 256,
+            blocks: 256,
+            segs: 256,
+        })
+        .collect();
+    assert_eq!(res.bios, expected);
+    assert_eq!((res.hole_folios, res.fallbacks), (0, 0));
+    // One extent, one mapper call, for exactly the file.
+    assert_eq!(map.requests, [(0, blocks)]);
+}
+
+#[test]
+fn fragmented_file_reads_in_hand_counted_bios() {
+    // 4 KiB blocks and folios, ext2 arrays of 1024 pointers (the direct
+    // blocks end at 11, the single indirect ones at 1035), i_size ending
+    // 100 bytes into block 999:
+    //   0..12    at 5000   (the direct blocks; the indirect block is 5012)
+    //   12..300  at 5013
+    //   300..310 hole
+    //   310..600 at 9000
+    //   600..1000 at 20000
+    let mut map = FakeMap::from_extents(&[
+        (12, Some(5000)),
+        (288, Some(5013)),
+        (10, None),
+        (290, Some(9000)),
+        (400, Some(20000)),
+    ])
+    .with_ext2_arrays(1024);
+    let i_size = 999 * 4096 + 100;
+    let res = simulate(&mut map, i_size, 12, 4 * KIB, 256);
+    let bio = |pblk, folios, segs| SimBio {
+        pblk,
+        folios,
+        blocks: folios,
+        segs,
+    };
+    assert_eq!(
+        res.bios,
+        [
+            // Folios 0..12, ended by the boundary at block 11.
+            bio(5000, 12, 256),
+            // Folios 12..300: a full bio of 256, then 32 more; the hole
+            // folios do not end the bio, the jump to 9000 does.
+            bio(5013, 256, 256),
+            bio(5013 + 256, 32, 256),
+            // Folios 310..600: 256, then 34; the jump to 20000 ends it.
+            bio(9000, 256, 256),
+            bio(9256, 34, 256),
+            // Folios 600..1000: 256, then the last 144 (144 pages left).
+            bio(20000, 256, 256),
+            bio(20256, 144, 144),
+        ]
+    );
+    assert_eq!((res.hole_folios, res.fallbacks), (10, 0));
+    assert_eq!(
+        map.requests,
+        [(0, 1000), (12, 988), (300, 700), (310, 690), (600, 400)]
+    );
+}
+
+#[test]
+fn fragmented_large_folios_fall_back_and_bios_stay_contiguous() {
+    // 16 KiB folios of 1 KiB blocks over a file whose extents do not line
+    // up with folios, with a hole in the middle of one folio.
+    //   0..20   at 1000  folio 0 (0..16) reads 1000..1016
+    //   20..40  at 3000  folio 1 (16..32): 1016..1020 then 3000: confused
+    //   40..44  hole     folio 2 (32..48): 3012..3020, hole, data: confused
+    //   44..64  at 7000  folio 3 (48..64) reads 7004..7020
+    let mut map = FakeMap::from_extents(&[
+        (20, Some(1000)),
+        (20, Some(3000)),
+        (4, None),
+        (20, Some(7000)),
+    ]);
+    let res = simulate(&mut map, 64 * KIB, 10, 16 * KIB, 256);
+    assert_eq!(
+        res.bios,
+        [
+            SimBio {
+                pblk: 1000,
+                folios: 1,
+                blocks: 16,
+                segs: 16
+            },
+            SimBio {
+                pblk: 7004,
+                folios: 1,
+                blocks: 16,
+                segs: 4
+            },
+        ]
+    );
+    assert_eq!((res.hole_folios, res.fallbacks), (0, 2));
+    assert_eq!(map.requests, [(0, 64), (20, 44), (40, 24), (44, 20)]);
+}
