@@ -8,8 +8,6 @@
 
 /// `s_magic`.
 pub(crate) const EXT2_MAGIC: u16 = 0xEF53;
-/// Byte offset of the super block on the device.
-pub(crate) const SUPER_OFFSET: u64 = 1024;
 /// Size of the on-disk super block.
 pub(crate) const SUPER_SIZE: usize = 1024;
 /// Inode number of the root directory.
@@ -25,7 +23,8 @@ pub(crate) const DESC_SIZE: usize = 32;
 pub(crate) const INCOMPAT_FILETYPE: u32 = 0x0002;
 /// The INCOMPAT features rext2 can read.
 pub(crate) const INCOMPAT_SUPPORTED: u32 = INCOMPAT_FILETYPE;
-/// RO_COMPAT: files may be larger than 2 GiB.
+/// RO_COMPAT: files may be larger than 2 GiB (read-only mounts need not care).
+#[cfg(test)]
 pub(crate) const RO_COMPAT_LARGE_FILE: u32 = 0x0002;
 
 /// Why an image is refused. Each maps to an errno and one message.
@@ -387,7 +386,7 @@ impl Inode {
         } else {
             0
         };
-        self.blocks.saturating_sub(ea_sectors) == 0
+        self.blocks == ea_sectors
     }
 
     /// The target of a fast symlink: the first `size` bytes of `block`.

@@ -193,6 +193,13 @@ fn folio_span_limit_is_eof_rounded_up_to_a_block() {
 }
 
 #[test]
+fn folio_span_has_at_least_one_block() {
+    // A span smaller than a block still covers the block it sits in.
+    let s = span(0, 512, 4 * KIB, 12, 1);
+    assert_eq!((s.first, s.blocks, s.limit), (0, 1, 1));
+}
+
+#[test]
 fn folio_span_with_4k_blocks_and_2m_folio() {
     let s = span(2 * MIB, 2 * MIB, 100 * MIB, 12, 1024);
     assert_eq!((s.first, s.blocks, s.limit), (512, 512, 512 + 1024));
@@ -319,9 +326,12 @@ fn blocks_going_backwards_on_disk_are_confused() {
 fn folio_with_buffers_is_confused_without_mapping() {
     let mut map = FakeMap::contiguous(4, 100);
     let mut cache = MapCache::default();
-    let got = plan_folio(span(0, 4 * KIB, 4 * KIB, 10, 1), true, &mut cache, |l, m| {
-        map.map(l, m)
-    });
+    let got = plan_folio(
+        span(0, 4 * KIB, 4 * KIB, 10, 1),
+        true,
+        &mut cache,
+        |l, m| map.map(l, m),
+    );
     assert_eq!(got, Ok(FolioPlan::Confused(Confusion::HasBuffers)));
     assert!(map.requests.is_empty());
     assert_eq!(cache.calls(), 0);
@@ -359,6 +369,8 @@ fn mapper_answer_is_normalised() {
         &mut cache,
         |lblk, max| {
             asked.push((lblk, max));
+            // A zero-length answer taken as is would ask forever.
+            assert!(asked.len() <= 4, "mapper asked too often: {asked:?}");
             Ok::<_, IoError>(Mapping {
                 lblk: 9999,
                 len: 0,
@@ -727,7 +739,13 @@ struct SimResult {
 /// Reads a whole file as one readahead request, the way engine.rs's
 /// `read_one` carries out the plans: a bio holds at most
 /// `bio_segments(pages_left, max_vecs)` folios and is sent when full.
-fn simulate(map: &mut FakeMap, i_size: u64, blkbits: u32, folio_size: u64, max_vecs: u64) -> SimResult {
+fn simulate(
+    map: &mut FakeMap,
+    i_size: u64,
+    blkbits: u32,
+    folio_size: u64,
+    max_vecs: u64,
+) -> SimResult {
     let folio_pages = folio_size / PAGE;
     let nr_folios = i_size.div_ceil(folio_size);
     let mut cache = MapCache::default();
@@ -769,7 +787,11 @@ fn simulate(map: &mut FakeMap, i_size: u64, blkbits: u32, folio_size: u64, max_v
                     segs: bio_segments(pages_left, max_vecs),
                 });
                 // Only folios that continue the bio on disk may join it.
-                assert_eq!(bio.pblk + bio.blocks, pblk, "folio {i} joins a bio it does not continue");
+                assert_eq!(
+                    bio.pblk + bio.blocks,
+                    pblk,
+                    "folio {i} joins a bio it does not continue"
+                );
                 bio.folios += 1;
                 bio.blocks += nblocks;
                 if steps.submit_after {
