@@ -15,6 +15,10 @@ h=/host
 /bin/busybox mount -t tmpfs -o size=75% tmp $h/tmp
 /bin/busybox mount -t tmpfs run $h/run
 /bin/busybox mkdir -p $h/tmp/out $h/dev/pts $h/dev/shm
+/bin/busybox ln -sf /proc/self/fd $h/dev/fd
+/bin/busybox ln -sf /proc/self/fd/0 $h/dev/stdin
+/bin/busybox ln -sf /proc/self/fd/1 $h/dev/stdout
+/bin/busybox ln -sf /proc/self/fd/2 $h/dev/stderr
 /bin/busybox mount -t devpts devpts $h/dev/pts
 /bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 rmpage_out $h/tmp/out
 /bin/busybox hostname rmpage-vm

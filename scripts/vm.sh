@@ -50,7 +50,7 @@ printf '%s\n' "cd $(printf %q "$PWD")" "$(printf '%q ' "$@")" > "$out/cmd"
 qemu_args=(
 	-machine q35,accel=tcg -cpu max -smp 2 -m "$mem"
 	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$initrd"
-	-append "console=ttyS0 loglevel=4 panic=-1 oops=panic reboot=t rmpage.out=/tmp/out"
+	-append "console=ttyS0 loglevel=4 panic=-1 oops=panic reboot=t kasan_multi_shot"
 	-display none -no-reboot -nodefaults
 	-serial "file:$out/console.log" -serial stdio
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on
