@@ -7,7 +7,15 @@
 
 use super::{ffi_ext, folio::LockedFolio};
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
-use kernel::{bindings, error::Error, sync::Arc};
+use kernel::{
+    bindings,
+    error::Error,
+    prelude::*,
+    sync::{
+        atomic::{Atomic, Full, Relaxed},
+        Arc,
+    },
+};
 
 /// A block device, borrowed from the super_block that holds it open.
 ///
@@ -46,24 +54,156 @@ pub(crate) trait ReadCompletion: Send + Sync + 'static {
     fn read_done(&self, error: Option<Error>);
 }
 
+/// A large folio read in several pieces, by several bios: the blocks inside
+/// it are not contiguous on disk, or holes come before data. (fs/mpage.c
+/// hands such folios to the buffer_head path, which reads every block with a
+/// bio of its own; for a large folio that is hundreds of bios.)
+///
+/// The folio ends when its last piece completes: `pending` counts the bytes
+/// under I/O plus one for the [`SplitBuilder`] still adding pieces.
+///
+/// # Invariants
+///
+/// `folio` is locked, and its unlocking belongs to this object: whoever
+/// brings `pending` to zero ends the read, exactly once. `failed` is set if
+/// any piece failed, so the folio is then not marked uptodate.
+pub(crate) struct SplitFolio {
+    folio: NonNull<bindings::folio>,
+    pending: Atomic<usize>,
+    failed: Atomic<bool>,
+}
+
+// SAFETY: the counters are atomic; the folio pointer is only used to end the
+// read, once, by whoever drops the count to zero.
+unsafe impl Send for SplitFolio {}
+// SAFETY: as above.
+unsafe impl Sync for SplitFolio {}
+
+impl SplitFolio {
+    /// Drops `bytes` of pending I/O (or the builder's one), failed or not;
+    /// the last one ends the read.
+    fn complete(&self, bytes: usize, ok: bool) {
+        if !ok {
+            self.failed.store(true, Relaxed);
+        }
+        if self.pending.fetch_sub(bytes, Full) == bytes {
+            let ok = !self.failed.load(Relaxed);
+            // SAFETY: the count reached zero here and only here, so we hold
+            // the folio's unlocking (type invariant) and give it up.
+            unsafe { bindings::folio_end_read(self.folio.as_ptr(), ok) };
+        }
+    }
+}
+
+/// The engine's handle on a [`SplitFolio`] while it adds the pieces: it
+/// zeroes holes and gives byte ranges to bios, each byte once and in order,
+/// so that no byte is both zeroed here and written by the device. Dropping
+/// the builder lets the folio end once its pieces have completed.
+///
+/// # Invariants
+///
+/// `self.split` holds the builder's unit of `pending`; `self.next` is the
+/// first byte of the folio not yet claimed; `self.size` is the folio's size.
+pub(crate) struct SplitBuilder {
+    split: Arc<SplitFolio>,
+    next: usize,
+    size: usize,
+}
+
+impl SplitBuilder {
+    /// Takes over `folio`'s unlocking. Gives the folio back if the small
+    /// allocation fails.
+    pub(crate) fn new(folio: LockedFolio) -> core::result::Result<Self, LockedFolio> {
+        let size = folio.size();
+        let Ok(split) = Arc::new(
+            SplitFolio {
+                folio: NonNull::new(folio.as_ptr()).expect("folio pointer is never NULL"),
+                pending: Atomic::new(1),
+                failed: Atomic::new(false),
+            },
+            gfp_readahead(),
+        ) else {
+            return Err(folio);
+        };
+        // INVARIANT: the unlocking moved into `split`, holding our unit.
+        let _ = folio.into_raw();
+        Ok(Self {
+            split,
+            next: 0,
+            size,
+        })
+    }
+
+    /// Claims bytes `start..end`, which must follow what was claimed before.
+    fn claim(&mut self, start: usize, end: usize) -> Result {
+        if start < self.next || start >= end || end > self.size {
+            return Err(EINVAL);
+        }
+        self.next = end;
+        Ok(())
+    }
+
+    /// Zeroes bytes `start..end` of the folio (a hole, or past EOF).
+    pub(crate) fn zero(&mut self, start: usize, end: usize) -> Result {
+        self.claim(start, end)?;
+        // SAFETY: the folio is locked and ours until `pending` drops to zero,
+        // which our unit prevents; no bio covers these bytes (claimed once).
+        unsafe { ffi_ext::rmpage_folio_zero_segment(self.split.folio.as_ptr(), start, end) };
+        Ok(())
+    }
+
+    /// Marks the read failed: the folio will not become uptodate.
+    pub(crate) fn fail(&mut self) {
+        self.split.failed.store(true, Relaxed);
+    }
+}
+
+impl Drop for SplitBuilder {
+    fn drop(&mut self) {
+        // Claims that were never made (an error stopped the walk) leave the
+        // folio not uptodate, so a later read_folio starts afresh.
+        if self.next < self.size {
+            self.split.failed.store(true, Relaxed);
+        }
+        self.split.complete(1, true);
+    }
+}
+
+/// What `bi_private` of a [`ReadBio`] points to.
+struct BioCtx<C: ReadCompletion> {
+    completion: Arc<C>,
+    /// The split folios with pieces in this bio, ended by piece.
+    splits: KVec<Arc<SplitFolio>>,
+}
+
+/// Allocation flags for the small allocations of readahead, which may fail
+/// and must not dig into reserves or warn: the caller falls back.
+fn gfp_readahead() -> kernel::alloc::Flags {
+    GFP_NOWAIT | __GFP_NOWARN
+}
+
 /// A read bio being filled with folios.
 ///
 /// The bio owns every folio added to it: they stay locked until the bio
 /// completes, and the completion ends the read on each (uptodate on success)
-/// and unlocks it. A `ReadBio` that is dropped without being submitted is
-/// completed with an I/O error, so its folios are still unlocked exactly once.
+/// and unlocks it; pieces of a [`SplitFolio`] end that folio's read when the
+/// last piece completes. A `ReadBio` that is dropped without being submitted
+/// is completed with an I/O error, so its folios are still unlocked exactly
+/// once.
 ///
 /// # Invariants
 ///
 /// `self.bio` points to a bio we allocated and have not submitted, whose
-/// `bi_end_io` is [`read_end_io::<C>`] and whose `bi_private` holds one
-/// reference of an `Arc<C>` (from [`Arc::into_raw`]). Every folio in it was a
-/// [`LockedFolio`] whose unlocking passed to the bio.
+/// `bi_end_io` is [`read_end_io::<C>`] and whose `bi_private` is a
+/// `KBox<BioCtx<C>>` (from [`KBox::into_raw`]) that `self.ctx` points to.
+/// Every whole folio in it was a [`LockedFolio`] whose unlocking passed to the
+/// bio; every piece of a split folio is listed in `ctx.splits` and counted in
+/// its `pending`.
 pub(crate) struct ReadBio<C: ReadCompletion> {
     bio: NonNull<bindings::bio>,
+    ctx: NonNull<BioCtx<C>>,
     folios: usize,
     bytes: usize,
-    _c: PhantomData<Arc<C>>,
 }
 
 // SAFETY: an unsubmitted bio is plain memory that we own; it may be filled and
@@ -77,7 +217,7 @@ impl<C: ReadCompletion> ReadBio<C> {
     /// Bios for readahead carry `REQ_RAHEAD` and are allocated without
     /// retrying or warning: they may fail (`None`), and the caller then reads
     /// the folio through the buffer_head path instead. Others come from the
-    /// bio_set's mempool and do not fail.
+    /// bio_set's mempool.
     pub(crate) fn alloc(
         bdev: BlockDevice<'_>,
         sector: u64,
@@ -85,6 +225,19 @@ impl<C: ReadCompletion> ReadBio<C> {
         readahead: bool,
         completion: Arc<C>,
     ) -> Option<Self> {
+        let flags = if readahead {
+            gfp_readahead()
+        } else {
+            GFP_KERNEL
+        };
+        let ctx = KBox::new(
+            BioCtx {
+                completion,
+                splits: KVec::new(),
+            },
+            flags,
+        )
+        .ok()?;
         let nr_vecs = nr_vecs.clamp(1, bindings::BIO_MAX_VECS as usize) as u16;
         // SAFETY: the helper only computes a flag word.
         let opf = unsafe { ffi_ext::rmpage_req_op_read(readahead) };
@@ -92,18 +245,19 @@ impl<C: ReadCompletion> ReadBio<C> {
         // BIO_MAX_VECS.
         let bio = unsafe { ffi_ext::rmpage_bio_alloc(bdev.0.as_ptr(), nr_vecs, opf, readahead) };
         let bio = NonNull::new(bio)?;
+        let ctx = KBox::into_raw(ctx);
         // SAFETY: `bio` is a fresh bio that only we reference.
         unsafe {
             (*bio.as_ptr()).bi_iter.bi_sector = sector;
             (*bio.as_ptr()).bi_end_io = Some(read_end_io::<C>);
-            (*bio.as_ptr()).bi_private = Arc::into_raw(completion).cast_mut().cast();
+            (*bio.as_ptr()).bi_private = ctx.cast();
         }
         // INVARIANT: end_io and private are set as required; no folio yet.
         Some(Self {
             bio,
+            ctx: NonNull::new(ctx).expect("KBox pointer is never NULL"),
             folios: 0,
             bytes: 0,
-            _c: PhantomData,
         })
     }
 
@@ -132,7 +286,42 @@ impl<C: ReadCompletion> ReadBio<C> {
         Ok(())
     }
 
-    /// Number of folios in the bio.
+    /// Adds bytes `offset..offset + len` of a split folio, claiming them from
+    /// `builder`. `Err(EAGAIN)`: the bio is full, nothing was claimed; any
+    /// other error: the piece could not be added.
+    pub(crate) fn add_piece(
+        &mut self,
+        builder: &mut SplitBuilder,
+        offset: usize,
+        len: usize,
+    ) -> Result {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if offset < builder.next || len == 0 || end > builder.size {
+            return Err(EINVAL);
+        }
+        // SAFETY: `ctx` is ours until submission (type invariant).
+        let ctx = unsafe { &mut *self.ctx.as_ptr() };
+        let listed = ctx.splits.iter().any(|s| Arc::ptr_eq(s, &builder.split));
+        if !listed {
+            ctx.splits.push(builder.split.clone(), gfp_readahead())?;
+        }
+        // Count the bytes before the bio can exist for the block layer.
+        builder.split.pending.add(len, Relaxed);
+        // SAFETY: the bio is ours and unsubmitted; the folio is locked (the
+        // builder's unit keeps it so) and the range is inside it.
+        let added = unsafe {
+            bindings::bio_add_folio(self.bio.as_ptr(), builder.split.folio.as_ptr(), len, offset)
+        };
+        if !added {
+            builder.split.pending.fetch_sub(len, Relaxed);
+            return Err(EAGAIN);
+        }
+        builder.claim(offset, end)?;
+        self.bytes += len;
+        Ok(())
+    }
+
+    /// Number of whole folios in the bio.
     pub(crate) fn folios(&self) -> usize {
         self.folios
     }
@@ -156,45 +345,52 @@ impl<C: ReadCompletion> Drop for ReadBio<C> {
     fn drop(&mut self) {
         // SAFETY: the bio is ours and was never submitted; completing it with
         // an error runs `read_end_io`, which fails and unlocks its folios,
-        // drops the completion reference and puts the bio.
+        // frees the context and puts the bio.
         unsafe { ffi_ext::rmpage_bio_io_error(self.bio.as_ptr()) };
     }
 }
 
-/// The completion of every [`ReadBio`]: like fs/mpage.c's
-/// `mpage_read_end_io`, it ends the read on each folio of the bio (uptodate
-/// on success) and unlocks it.
-///
 /// # Safety
 ///
 /// Called by the block layer once, when a bio allocated by [`ReadBio::alloc`] completes.
+///
+/// The completion of every [`ReadBio`]: like fs/mpage.c's
+/// `mpage_read_end_io`, it ends the read on each folio of the bio (uptodate
+/// on success) and unlocks it; a piece of a split folio ends that folio only
+/// if it is the last piece.
 unsafe extern "C" fn read_end_io<C: ReadCompletion>(bio: *mut bindings::bio) {
     // SAFETY: the block layer calls us once with the completed bio, whose
-    // `bi_private` holds the `Arc<C>` reference that `alloc` stored.
-    let completion = unsafe { Arc::<C>::from_raw((*bio).bi_private.cast::<C>()) };
+    // `bi_private` is the context that `alloc` leaked.
+    let ctx = unsafe { KBox::from_raw((*bio).bi_private.cast::<BioCtx<C>>()) };
     // SAFETY: `bio` is valid until we put it.
     let err = unsafe { ffi_ext::rmpage_bio_status_errno(bio) };
     // Counters first: once the last folio is unlocked, the filesystem may be
     // unmounted. The Arc keeps the counters alive regardless.
-    completion.read_done(if err == 0 {
+    ctx.completion.read_done(if err == 0 {
         None
     } else {
         Some(Error::from_errno(err))
     });
-    drop(completion);
 
     let mut iter = MaybeUninit::<bindings::folio_iter>::uninit();
     // SAFETY: `bio` is valid; the helper initialises `iter`.
     let mut folio = unsafe { ffi_ext::rmpage_bio_first_folio(bio, iter.as_mut_ptr()) };
     while !folio.is_null() {
-        // SAFETY: the bio owned this folio's lock (ReadBio invariant); ending
-        // the read releases it. `bio_first_folio` walks whole folios, so a
-        // folio is ended once even if it spans several bio vectors.
-        unsafe { bindings::folio_end_read(folio, err == 0) };
+        match ctx.splits.iter().find(|s| s.folio.as_ptr() == folio) {
+            Some(split) => {
+                // SAFETY: `iter` is initialised and describes this folio.
+                let len = unsafe { (*iter.as_ptr()).length };
+                split.complete(len, err == 0);
+            }
+            // SAFETY: the bio owned this whole folio's lock (ReadBio
+            // invariant); ending the read releases it.
+            None => unsafe { bindings::folio_end_read(folio, err == 0) },
+        }
         // SAFETY: `iter` was initialised by the first call; the bio's vector
         // is still valid since we have not put the bio.
         folio = unsafe { ffi_ext::rmpage_bio_next_folio(bio, iter.as_mut_ptr()) };
     }
+    drop(ctx);
     // SAFETY: we hold the bio's only reference; nothing touches it after.
     unsafe { bindings::bio_put(bio) };
 }

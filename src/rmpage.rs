@@ -24,6 +24,12 @@ module! {
     authors: ["rmpage developers"],
     description: "fs/mpage.c in Rust, serving the ext2-compatible rext2",
     license: "GPL",
+    params: {
+        large_folios: bool {
+            default: true,
+            description: "Let regular files use large folios in the page cache",
+        },
+    },
 }
 
 /// Which engine reads file data on a mount.
@@ -59,6 +65,14 @@ pub(crate) fn engine_param() -> Engine {
 
 /// rext2's `struct file_system_type` (static, for lockdep's sake).
 static REXT2_TYPE: rust_bindings::fs::FileSystemType = rust_bindings::fs::FileSystemType::new();
+
+/// The `large_folios=` module parameter. Off, every folio is one page and
+/// the engine follows fs/mpage.c to the letter, including its buffer_head
+/// fallbacks; on (the default), readahead may use large folios, and a large
+/// folio that fs/mpage.c would hand to buffer_heads is read in pieces.
+pub(crate) fn large_folios_param() -> bool {
+    module_parameters::large_folios.value()
+}
 
 struct Rmpage {
     // Dropped in order: no new mounts, then the debugfs root.

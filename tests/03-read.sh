@@ -9,7 +9,7 @@
 MANIFEST="python3 $(dirname "$0")/lib/manifest.py"
 
 ktap_print_header
-ktap_set_plan 36
+ktap_set_plan 38
 rm_load
 src=$WORK/tree
 rm -rf "$src"
@@ -95,14 +95,26 @@ ktap_check "fragmented image (built by C ext2) passes e2fsck -fn" rm_fsck "$img"
 losetup -d "$dev"
 dev=$(rm_loop "$img" ro)
 d=${dev#/dev/}
-mount -t rext2 -o ro "$dev" "$mnt"
-rm_drop_caches
-$MANIFEST "$mnt" > "$WORK/frag-got"
-ktap_check "fragmented image: rext2 (rust engine) reads what C ext2 wrote" cmp -s "$WORK/frag-want" "$WORK/frag-got"
-fallbacks=$(rm_stat "$d" fallbacks)
-ktap_print_msg "fragmented rust stats: $(tr '\n' ' ' < /sys/kernel/debug/rext2/$d/stats)"
-ktap_check "fragmented image: discontiguous and hole-then-data folios took the buffer_head path ($fallbacks fallbacks)" \
-	[ "$fallbacks" -ge 8 ]
-umount "$mnt"
+for large in 1 0; do
+	umount "$mnt" 2>/dev/null
+	rm_unload
+	insmod "$RMPAGE_KO" large_folios=$large
+	mount -t rext2 -o ro "$dev" "$mnt"
+	rm_drop_caches
+	$MANIFEST "$mnt" > "$WORK/frag-got"
+	ktap_check "fragmented image, large_folios=$large: rext2 reads what C ext2 wrote" \
+		cmp -s "$WORK/frag-want" "$WORK/frag-got"
+	fallbacks=$(rm_stat "$d" fallbacks) splits=$(rm_stat "$d" split_folios)
+	ktap_print_msg "fragmented, large_folios=$large: $(tr '\n' ' ' < /sys/kernel/debug/rext2/$d/stats)"
+	if [ $large = 1 ]; then
+		ktap_check "large folios that mpage would give to buffer_heads are read in pieces ($splits split folios)" \
+			[ "$splits" -ge 1 ]
+	else
+		ktap_check "page-sized folios: discontiguous and hole-then-data folios take the buffer_head path ($fallbacks fallbacks, $splits splits)" \
+			[ "$fallbacks" -ge 8 ] && [ "$splits" = 0 ]
+	fi
+	umount "$mnt"
+done
+rm_unload
 losetup -d "$dev"
 ktap_finished

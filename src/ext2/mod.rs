@@ -375,7 +375,7 @@ impl FileSystem for Rext2 {
                 InodeKind::Special(dev)
             }
         };
-        let large_folios = matches!(kind, InodeKind::Regular);
+        let large_folios = matches!(kind, InodeKind::Regular) && crate::large_folios_param();
         Ok(InodeParams {
             kind,
             mode: raw.mode,

@@ -5,11 +5,14 @@
 //! `read_folio` and `readahead` entry points.
 
 use super::{
-    plan::{bio_segments, plan_folio, BioPlanner, FolioPlan, FolioSpan, MapCache, Mapping},
+    plan::{
+        bio_segments, plan_folio, walk_extents, BioPlanner, Confusion, FolioPlan, FolioSpan,
+        MapCache, MapKind, Mapping,
+    },
     stats::Stats,
 };
 use crate::rust_bindings::{
-    bio::{BlockDevice, ReadBio},
+    bio::{BlockDevice, ReadBio, SplitBuilder},
     folio::LockedFolio,
     readahead::Readahead,
 };
@@ -106,6 +109,13 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
                 folio.finish_uptodate();
                 Ok(())
             }
+            // A large folio would go to the buffer_head path whole, one bio
+            // per block: read it in pieces instead.
+            Ok(FolioPlan::Confused(Confusion::Discontiguous | Confusion::HoleThenData))
+                if size > PAGE_SIZE =>
+            {
+                self.read_split(folio, span, pages_left)
+            }
             Ok(FolioPlan::Confused(_)) => self.fall_back(folio),
             Ok(FolioPlan::Read {
                 pblk,
@@ -143,8 +153,15 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
                             }
                         }
                     };
+                    let empty = bio.bytes() == 0;
                     match bio.add_folio(folio, len, 0) {
                         Ok(()) => break,
+                        // Even an empty bio refuses it: the buffer_head path
+                        // can still read it.
+                        Err(back) if empty => {
+                            self.planner.closed();
+                            return self.fall_back(back);
+                        }
                         // The bio is full: send it and start another one at
                         // this folio.
                         Err(back) => {
@@ -162,6 +179,101 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
                 Ok(())
             }
         }
+    }
+
+    /// Reads a large folio in pieces: holes are zeroed here, each run of
+    /// blocks contiguous on disk goes to a bio of its own (or continues the
+    /// open one), and the folio ends when its last piece completes.
+    fn read_split(&mut self, folio: LockedFolio, span: FolioSpan, pages_left: u64) -> Result {
+        let t = self.t;
+        let mut b = match SplitBuilder::new(folio) {
+            Ok(b) => b,
+            Err(folio) => return self.fall_back(folio),
+        };
+        Stats::inc(&t.stats.split_folios, 1);
+        let mut cache = core::mem::take(&mut self.cache);
+        let calls = cache.calls();
+        let res = walk_extents(
+            span,
+            &mut cache,
+            |lblk, max| t.mapper.map(lblk, max),
+            |e| {
+                let start = (e.first << t.blkbits) as usize;
+                let end = ((e.first + e.len) << t.blkbits) as usize;
+                match e.kind {
+                    MapKind::Hole => b.zero(start, end),
+                    MapKind::Mapped { pblk, boundary } => self.add_piece(
+                        &mut b,
+                        pblk,
+                        e.len,
+                        start,
+                        end - start,
+                        pages_left,
+                        boundary,
+                    ),
+                }
+            },
+        );
+        Stats::inc(&t.stats.map_calls, cache.calls() - calls);
+        self.cache = cache;
+        if res.is_err() {
+            Stats::inc(&t.stats.read_errors, 1);
+            b.fail();
+        }
+        // The builder's end: the folio ends when its last piece completes.
+        drop(b);
+        res
+    }
+
+    /// Adds `len` bytes at `offset` of a split folio, read from `nblocks`
+    /// blocks at `pblk`, to the open bio or a new one.
+    #[allow(clippy::too_many_arguments)]
+    fn add_piece(
+        &mut self,
+        b: &mut SplitBuilder,
+        pblk: u64,
+        nblocks: u64,
+        offset: usize,
+        len: usize,
+        pages_left: u64,
+        boundary: bool,
+    ) -> Result {
+        let t = self.t;
+        let steps = self.planner.piece(pblk, nblocks, boundary);
+        if steps.submit_before {
+            self.submit();
+        }
+        loop {
+            let bio = match self.bio.as_mut() {
+                Some(bio) => bio,
+                None => {
+                    let segs = bio_segments(pages_left, u64::from(bindings::BIO_MAX_VECS));
+                    let bio = ReadBio::alloc(
+                        t.bdev,
+                        pblk << (t.blkbits - 9),
+                        segs as usize,
+                        self.readahead,
+                        t.stats.clone(),
+                    )
+                    .ok_or(ENOMEM)?;
+                    self.bio.insert(bio)
+                }
+            };
+            let empty = bio.bytes() == 0;
+            match bio.add_piece(b, offset, len) {
+                Ok(()) => break,
+                Err(e) if e == EAGAIN && !empty => self.submit(),
+                Err(e) => {
+                    self.planner.closed();
+                    return Err(e);
+                }
+            }
+        }
+        if steps.submit_after {
+            Stats::inc(&t.stats.boundary_submits, 1);
+            self.submit();
+        }
+        Ok(())
     }
 
     /// The buffer_head path, for folios one bio segment cannot describe.

@@ -216,6 +216,107 @@ pub(crate) fn plan_folio<E>(
     })
 }
 
+/// A run of a folio's blocks, all holes or all contiguous on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Extent {
+    /// First block, counted from the folio's start.
+    pub(crate) first: u64,
+    /// Number of blocks.
+    pub(crate) len: u64,
+    /// Holes (or past EOF or the request), or where they are on disk; a
+    /// mapped extent's `boundary` says it ends where its mapping did, at a
+    /// BH_Boundary.
+    pub(crate) kind: MapKind,
+}
+
+/// Walks a folio's blocks as [`Extent`]s, in order, calling `visit` on
+/// each: for large folios that [`plan_folio`] found confused, which rmpage
+/// reads in pieces rather than block by block through buffer_heads. Uses the
+/// same cache and limits as [`plan_folio`]; an error from `map` or `visit`
+/// stops the walk.
+pub(crate) fn walk_extents<E>(
+    span: FolioSpan,
+    cache: &mut MapCache,
+    mut map: impl FnMut(u64, u64) -> Result<Mapping, E>,
+    mut visit: impl FnMut(Extent) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut cur: Option<Extent> = None;
+    let mut i = 0u64;
+    while i < span.blocks {
+        let lblk = span.first + i;
+        let (run, kind) = if lblk >= span.limit {
+            (span.blocks - i, MapKind::Hole)
+        } else {
+            let m = match cache.last {
+                Some(m) if m.covers(lblk) => m,
+                _ => {
+                    cache.calls += 1;
+                    let max = span.limit - lblk;
+                    let mut m = map(lblk, max)?;
+                    m.lblk = lblk;
+                    if m.len > max {
+                        m.len = max;
+                        if let MapKind::Mapped { boundary, .. } = &mut m.kind {
+                            *boundary = false;
+                        }
+                    }
+                    m.len = m.len.max(1);
+                    cache.last = Some(m);
+                    m
+                }
+            };
+            let run = (m.lblk + m.len - lblk).min(span.blocks - i);
+            let kind = match m.kind {
+                MapKind::Hole => MapKind::Hole,
+                MapKind::Mapped { pblk, boundary } => MapKind::Mapped {
+                    pblk: pblk + (lblk - m.lblk),
+                    boundary: boundary && lblk + run == m.lblk + m.len,
+                },
+            };
+            (run, kind)
+        };
+        // Extend the current extent if this run continues it.
+        let joined = match (&mut cur, kind) {
+            (Some(e), MapKind::Hole) if e.kind == MapKind::Hole => {
+                e.len += run;
+                true
+            }
+            (
+                Some(Extent {
+                    len,
+                    kind:
+                        MapKind::Mapped {
+                            pblk: p0,
+                            boundary: b0,
+                        },
+                    ..
+                }),
+                MapKind::Mapped { pblk, boundary },
+            ) if *p0 + *len == pblk && !*b0 => {
+                *len += run;
+                *b0 = boundary;
+                true
+            }
+            _ => false,
+        };
+        if !joined {
+            if let Some(e) = cur.take() {
+                visit(e)?;
+            }
+            cur = Some(Extent {
+                first: i,
+                len: run,
+                kind,
+            });
+        }
+        i += run;
+    }
+    if let Some(e) = cur {
+        visit(e)?;
+    }
+    Ok(())
+}
+
 /// What the engine does with the open bio around one folio.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct BioSteps {
@@ -260,6 +361,18 @@ impl BioPlanner {
         BioSteps {
             submit_before,
             submit_after,
+        }
+    }
+
+    /// Steps for one piece of a split folio: `nblocks` blocks at `pblk`.
+    /// Pieces join the open bio whenever they continue it on disk, whatever
+    /// their place in memory.
+    pub(crate) fn piece(&mut self, pblk: u64, nblocks: u64, boundary: bool) -> BioSteps {
+        let submit_before = matches!(self.next_pblk, Some(next) if next != pblk);
+        self.next_pblk = if boundary { None } else { Some(pblk + nblocks) };
+        BioSteps {
+            submit_before,
+            submit_after: boundary,
         }
     }
 

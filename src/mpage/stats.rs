@@ -23,6 +23,9 @@ pub(crate) struct Stats {
     pub(crate) hole_folios: Atomic<u64>,
     /// Folios handed to the buffer_head path.
     pub(crate) fallbacks: Atomic<u64>,
+    /// Large folios read in pieces (discontiguous, or holes before data),
+    /// where fs/mpage.c would use the buffer_head path.
+    pub(crate) split_folios: Atomic<u64>,
     /// Bios submitted early at a BH_Boundary.
     pub(crate) boundary_submits: Atomic<u64>,
     /// Calls to the block mapper.
@@ -40,6 +43,7 @@ impl Stats {
             bytes: Atomic::new(0),
             hole_folios: Atomic::new(0),
             fallbacks: Atomic::new(0),
+            split_folios: Atomic::new(0),
             boundary_submits: Atomic::new(0),
             map_calls: Atomic::new(0),
             read_errors: Atomic::new(0),
@@ -51,13 +55,14 @@ impl Stats {
     }
 
     /// The counters, named.
-    pub(crate) fn snapshot(&self) -> [(&'static str, u64); 8] {
+    pub(crate) fn snapshot(&self) -> [(&'static str, u64); 9] {
         [
             ("bios", self.bios.load(Relaxed)),
             ("folios", self.folios.load(Relaxed)),
             ("bytes", self.bytes.load(Relaxed)),
             ("hole_folios", self.hole_folios.load(Relaxed)),
             ("fallbacks", self.fallbacks.load(Relaxed)),
+            ("split_folios", self.split_folios.load(Relaxed)),
             ("boundary_submits", self.boundary_submits.load(Relaxed)),
             ("map_calls", self.map_calls.load(Relaxed)),
             ("read_errors", self.read_errors.load(Relaxed)),
