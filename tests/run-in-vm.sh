@@ -22,7 +22,7 @@ for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	echo "# ==== $name"
 	start=$(date +%s)
-	bash "$t" 2>&1 | tee "$out/$name.ktap"
+	timeout 1500 bash "$t" 2>&1 | tee "$out/$name.ktap"
 	rc=${PIPESTATUS[0]}
 	echo "# ==== $name: exit $rc, $(( $(date +%s) - start ))s"
 	echo "$rc" > "$out/$name.rc"

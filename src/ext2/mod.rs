@@ -27,7 +27,15 @@ use crate::{
     Engine,
 };
 use format::{Corrupt, GroupDesc, PtrRun};
-use kernel::{debugfs, page::PAGE_SIZE, prelude::*, sync::Arc};
+use kernel::{
+    debugfs,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc,
+    },
+};
 
 /// The rext2 filesystem type.
 pub(crate) struct Rext2;
@@ -47,6 +55,18 @@ pub(crate) struct SbInfo {
 /// Per-inode state: the block map.
 pub(crate) struct InodeInfo {
     block: [u32; format::N_BLOCKS],
+    /// A corruption of this inode was logged: say it once, not on every
+    /// retry of every reader.
+    reported: Atomic<bool>,
+}
+
+/// Logs a corruption found in an inode's metadata (its block map or, for a
+/// directory, its entries) once per inode, and gives its errno.
+fn corrupt_inode(inode: &Inode<Rext2>, c: Corrupt) -> Error {
+    if inode.data().reported.xchg(true, Relaxed) {
+        return errno(c);
+    }
+    corrupt(inode.super_block(), inode.ino(), c)
 }
 
 /// Logs one `rext2:` line for a corruption and gives its errno.
@@ -78,6 +98,12 @@ fn corrupt<T: FileSystem, S>(sb: &SuperBlock<T, S>, ino: u64, c: Corrupt) -> Err
         }
         Corrupt::TooLarge(s) => pr_err!("rext2: {dev}: inode {ino}: size {s} too large\n"),
     }
+    errno(c)
+}
+
+/// The errno for a corruption: what mount refuses is EINVAL, like the C
+/// ext2; what is found at run time is EUCLEAN (the kernel's EFSCORRUPTED).
+fn errno(c: Corrupt) -> Error {
     match c {
         Corrupt::BadMagic(_)
         | Corrupt::BlockSize(_)
@@ -110,10 +136,12 @@ impl BlockMap<'_> {
         let sbv = self.inode.super_block();
         let info = SbInfo::info(sbv);
         let fs = &info.sb;
-        let ino = self.inode.ino();
         let ptrs = fs.ptrs_per_block();
         let Some(path) = format::BlockPath::new(lblk, ptrs) else {
-            return Err(corrupt(sbv, ino, Corrupt::TooLarge(lblk << fs.blkbits)));
+            return Err(corrupt_inode(
+                self.inode,
+                Corrupt::TooLarge(lblk << fs.blkbits),
+            ));
         };
         let left = path.left_in_last(ptrs);
         let max = max.clamp(1, left);
@@ -121,7 +149,8 @@ impl BlockMap<'_> {
         if path.depth == 1 {
             let start = path.offsets[0] as usize;
             let it = block[start..format::NDIR_BLOCKS].iter().copied();
-            return format::scan_ptrs(fs, it, max, max == left).map_err(|c| corrupt(sbv, ino, c));
+            return format::scan_ptrs(fs, it, max, max == left)
+                .map_err(|c| corrupt_inode(self.inode, c));
         }
         // Walk down the indirect blocks.
         let mut ptr = u64::from(block[path.offsets[0] as usize]);
@@ -133,7 +162,7 @@ impl BlockMap<'_> {
                 return Ok(PtrRun::Hole { len: max });
             }
             if !fs.valid_data_block(ptr) {
-                return Err(corrupt(sbv, ino, Corrupt::BlockPointer(ptr)));
+                return Err(corrupt_inode(self.inode, Corrupt::BlockPointer(ptr)));
             }
             let b = sbv.bread(ptr)?;
             let off = path.offsets[level] as usize * 4;
@@ -155,7 +184,7 @@ impl BlockMap<'_> {
         let it = b.data()[off..]
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        format::scan_ptrs(fs, it, max, max == left).map_err(|c| corrupt(sbv, ino, c))
+        format::scan_ptrs(fs, it, max, max == left).map_err(|c| corrupt_inode(self.inode, c))
     }
 }
 
@@ -229,9 +258,8 @@ impl Rext2 {
         let sb = dir.super_block();
         match (BlockMap { inode: dir }).map_run(idx, 1)? {
             PtrRun::Mapped { pblk, .. } => sb.bread(pblk),
-            PtrRun::Hole { .. } => Err(corrupt(
-                sb,
-                dir.ino(),
+            PtrRun::Hole { .. } => Err(corrupt_inode(
+                dir,
                 Corrupt::DirEntry {
                     offset: idx << dir.blkbits(),
                 },
@@ -389,7 +417,10 @@ impl FileSystem for Rext2 {
             blocks: u64::from(raw.blocks),
             generation: raw.generation,
             large_folios,
-            data: InodeInfo { block: raw.block },
+            data: InodeInfo {
+                block: raw.block,
+                reported: Atomic::new(false),
+            },
         })
     }
 
@@ -407,7 +438,7 @@ impl FileSystem for Rext2 {
             let mut off = 0usize;
             while off < data.len() {
                 let e = format::dir_entry(data, off, idx * bs, filetype)
-                    .map_err(|c| corrupt(sb, dir.ino(), c))?;
+                    .map_err(|c| corrupt_inode(dir, c))?;
                 if e.ino != 0 && e.name == name {
                     return Ok(Some(u64::from(e.ino)));
                 }
@@ -435,14 +466,22 @@ impl FileSystem for Rext2 {
             let mut off = 0usize;
             while off < data.len() {
                 let e = format::dir_entry(data, off, idx * bs, filetype)
-                    .map_err(|c| corrupt(sb, dir.ino(), c))?;
-                if off >= want && e.ino != 0 {
+                    .map_err(|c| corrupt_inode(dir, c))?;
+                if off >= want {
+                    // The position names the entry being emitted: if the
+                    // caller's buffer is full, the next call starts here.
                     ctx.set_pos((idx * bs + off as u64) as i64);
-                    if !ctx.emit(e.name, u64::from(e.ino), format::dtype(e.file_type)) {
+                    if e.ino != 0 && !ctx.emit(e.name, u64::from(e.ino), format::dtype(e.file_type))
+                    {
                         return Ok(());
                     }
                 }
                 off += e.rec_len;
+                // Past an emitted entry: a corrupt entry after it then fails
+                // the next call, instead of repeating what was emitted.
+                if off >= want {
+                    ctx.set_pos((idx * bs + off as u64) as i64);
+                }
             }
             pos = (idx + 1) * bs;
             ctx.set_pos(pos as i64);

@@ -309,6 +309,17 @@ pub(crate) fn walk_extents<E>(
                 kind,
             });
         }
+        // An extent ending at a boundary cannot grow, and its I/O must go out
+        // before the mapper reads the next block's metadata.
+        if let Some(Extent {
+            kind: MapKind::Mapped { boundary: true, .. },
+            ..
+        }) = cur
+        {
+            if let Some(e) = cur.take() {
+                visit(e)?;
+            }
+        }
         i += run;
     }
     if let Some(e) = cur {

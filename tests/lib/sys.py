@@ -7,6 +7,9 @@
   sys.py poke FILE OFFSET FMT VALUE     write struct.pack('<'+FMT, VALUE) at OFFSET
   sys.py peek FILE OFFSET FMT           print struct.unpack('<'+FMT, ...) at OFFSET
   sys.py mmap_sha256 FILE               sha256 of FILE read through mmap
+  sys.py read PATH | stat PATH | list PATH
+                                        print the errno name of reading the
+                                        whole file, lstat, or listing a directory
 """
 import ctypes
 import errno
@@ -56,6 +59,19 @@ def main(argv):
                     for off in range(0, size, 1 << 20):
                         h.update(m[off:off + (1 << 20)])
         print(h.hexdigest())
+    elif cmd in ("read", "stat", "list"):
+        try:
+            if cmd == "read":
+                with open(argv[2], "rb") as f:
+                    while f.read(1 << 20):
+                        pass
+            elif cmd == "stat":
+                os.lstat(argv[2])
+            else:
+                os.listdir(argv[2])
+            print("OK")
+        except OSError as e:
+            print(errno.errorcode.get(e.errno, str(e.errno)))
     else:
         sys.exit(__doc__)
 

@@ -4,8 +4,8 @@
 //! block mapper, checked against fs/mpage.c's `do_mpage_readpage`.
 
 use crate::plan::{
-    bio_segments, plan_folio, BioPlanner, BioSteps, Confusion, FolioPlan, FolioSpan, MapCache,
-    MapKind, Mapping,
+    bio_segments, plan_folio, walk_extents, BioPlanner, BioSteps, Confusion, Extent, FolioPlan,
+    FolioSpan, MapCache, MapKind, Mapping,
 };
 
 const PAGE: u64 = 4096;
@@ -908,4 +908,836 @@ fn fragmented_large_folios_fall_back_and_bios_stay_contiguous() {
     );
     assert_eq!((res.hole_folios, res.fallbacks), (0, 2));
     assert_eq!(map.requests, [(0, 64), (20, 44), (40, 24), (44, 20)]);
+}
+
+// ---------------------------------------------------------------------------
+// walk_extents: split folios
+
+fn hole(first: u64, len: u64) -> Extent {
+    Extent {
+        first,
+        len,
+        kind: MapKind::Hole,
+    }
+}
+
+fn mapped(first: u64, len: u64, pblk: u64) -> Extent {
+    Extent {
+        first,
+        len,
+        kind: MapKind::Mapped {
+            pblk,
+            boundary: false,
+        },
+    }
+}
+
+fn mapped_boundary(first: u64, len: u64, pblk: u64) -> Extent {
+    Extent {
+        first,
+        len,
+        kind: MapKind::Mapped {
+            pblk,
+            boundary: true,
+        },
+    }
+}
+
+/// Walks one folio through `map`, collecting the extents visited.
+fn walk(map: &mut FakeMap, cache: &mut MapCache, span: FolioSpan) -> Result<Vec<Extent>, IoError> {
+    let mut got = Vec::new();
+    walk_extents(
+        span,
+        cache,
+        |lblk, max| map.map(lblk, max),
+        |e| {
+            got.push(e);
+            Ok(())
+        },
+    )?;
+    Ok(got)
+}
+
+/// Asserts that `extents` tile a folio of `blocks` blocks: in order, from
+/// block 0, without gaps or overlaps, and that none could be merged with
+/// the next (two holes, or a run without boundary continued on disk).
+fn assert_tiles(extents: &[Extent], blocks: u64) {
+    let mut next = 0;
+    for e in extents {
+        assert_eq!(
+            e.first, next,
+            "extents do not follow each other: {extents:?}"
+        );
+        assert!(e.len >= 1, "empty extent: {extents:?}");
+        next += e.len;
+    }
+    assert_eq!(next, blocks, "extents do not cover the folio: {extents:?}");
+    for w in extents.windows(2) {
+        match (w[0].kind, w[1].kind) {
+            (MapKind::Hole, MapKind::Hole) => panic!("adjacent holes: {extents:?}"),
+            (
+                MapKind::Mapped {
+                    pblk: p0,
+                    boundary: false,
+                },
+                MapKind::Mapped { pblk: p1, .. },
+            ) => assert_ne!(p0 + w[0].len, p1, "mergeable runs: {extents:?}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn walk_discontiguous_64k_folio_of_4k_blocks_gives_two_extents() {
+    // 16 blocks of 4 KiB: 6 at 1000, then 10 at 5000 (and more beyond).
+    let mut map = FakeMap::from_extents(&[(6, Some(1000)), (10, Some(5000)), (16, Some(9000))]);
+    let s = span(0, 64 * KIB, MIB, 12, 16);
+    assert_eq!((s.first, s.blocks, s.limit), (0, 16, 16));
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, s).unwrap();
+    assert_eq!(got, [mapped(0, 6, 1000), mapped(6, 10, 5000)]);
+    assert_tiles(&got, 16);
+    assert_eq!(map.requests, [(0, 16), (6, 10)]);
+    assert_eq!(cache.calls(), 2);
+
+    // plan_folio sends this very folio to the split path.
+    let mut map = FakeMap::from_extents(&[(6, Some(1000)), (10, Some(5000)), (16, Some(9000))]);
+    let mut cache = MapCache::default();
+    assert_eq!(
+        plan(&mut map, &mut cache, s),
+        Ok(FolioPlan::Confused(Confusion::Discontiguous))
+    );
+}
+
+#[test]
+fn walk_after_plan_folio_with_the_engines_cache() {
+    // engine.rs plans the folio, then walks it with the same cache: the
+    // mapping plan_folio left behind (6..16) does not cover block 0, so the
+    // walk asks for both runs again.
+    let mut map = FakeMap::from_extents(&[(6, Some(1000)), (10, Some(5000)), (16, Some(9000))]);
+    let s = span(0, 64 * KIB, MIB, 12, 16);
+    let mut cache = MapCache::default();
+    assert_eq!(
+        plan(&mut map, &mut cache, s),
+        Ok(FolioPlan::Confused(Confusion::Discontiguous))
+    );
+    let got = walk(&mut map, &mut cache, s).unwrap();
+    assert_eq!(got, [mapped(0, 6, 1000), mapped(6, 10, 5000)]);
+    assert_eq!(map.requests, [(0, 16), (6, 10), (0, 16), (6, 10)]);
+    assert_eq!(cache.calls(), 4);
+}
+
+#[test]
+fn walk_reuses_the_mapping_cached_by_the_previous_folio() {
+    // Two 64 KiB folios of 4 KiB blocks: 0..20 at 1000, 20..32 at 3000.
+    // Folio 0 is read whole; its mapping (0..20) covers the start of
+    // folio 1, which the walk takes from the cache.
+    let mut map = FakeMap::from_extents(&[(20, Some(1000)), (12, Some(3000))]);
+    let mut cache = MapCache::default();
+    let s0 = span(0, 64 * KIB, MIB, 12, 32);
+    assert_eq!(plan(&mut map, &mut cache, s0), Ok(read(1000, 16)));
+    let s1 = span(64 * KIB, 64 * KIB, MIB, 12, 16);
+    assert_eq!((s1.first, s1.blocks, s1.limit), (16, 16, 32));
+    let got = walk(&mut map, &mut cache, s1).unwrap();
+    assert_eq!(got, [mapped(0, 4, 1016), mapped(4, 12, 3000)]);
+    assert_tiles(&got, 16);
+    assert_eq!(map.requests, [(0, 32), (20, 12)]);
+    assert_eq!(cache.calls(), 2);
+}
+
+#[test]
+fn walk_hole_then_data() {
+    let mut map = FakeMap::from_extents(&[(5, None), (11, Some(700))]);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, span(0, 64 * KIB, MIB, 12, 16)).unwrap();
+    assert_eq!(got, [hole(0, 5), mapped(5, 11, 700)]);
+    assert_tiles(&got, 16);
+    assert_eq!(map.requests, [(0, 16), (5, 11)]);
+    assert_eq!(cache.calls(), 2);
+}
+
+#[test]
+fn walk_data_hole_data_keeps_the_hole_even_if_the_disk_is_contiguous() {
+    // The data after the hole sits at 107 = 100 + 4 + 3: skipping the
+    // hole would be disk-contiguous, but the hole is an extent of its own.
+    let mut map = FakeMap::from_extents(&[(4, Some(100)), (3, None), (9, Some(107))]);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, span(0, 64 * KIB, MIB, 12, 16)).unwrap();
+    assert_eq!(got, [mapped(0, 4, 100), hole(4, 3), mapped(7, 9, 107)]);
+    assert_tiles(&got, 16);
+    assert_eq!(map.requests, [(0, 16), (4, 12), (7, 9)]);
+}
+
+#[test]
+fn walk_hole_over_two_mapper_answers_is_one_extent() {
+    // The hole 2..14 is answered as 2..8 and 8..14 (an array ends at 7).
+    let mut map =
+        FakeMap::from_extents(&[(2, Some(50)), (12, None), (2, Some(80))]).with_array_ends(&[7]);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, span(0, 64 * KIB, MIB, 12, 16)).unwrap();
+    assert_eq!(got, [mapped(0, 2, 50), hole(2, 12), mapped(14, 2, 80)]);
+    assert_tiles(&got, 16);
+    assert_eq!(map.requests, [(0, 16), (2, 14), (8, 8), (14, 2)]);
+}
+
+#[test]
+fn walk_past_eof_tail_is_a_hole_and_never_mapped() {
+    // EOF 100 bytes before the end of block 9: blocks 10..16 of the
+    // folio are past EOF, although the disk has them (preallocated).
+    let i_size = 10 * 4096 - 100;
+    let s = span(0, 64 * KIB, i_size, 12, 16);
+    assert_eq!((s.first, s.blocks, s.limit), (0, 16, 10));
+    let mut map = FakeMap::contiguous(64, 300);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, s).unwrap();
+    assert_eq!(got, [mapped(0, 10, 300), hole(10, 6)]);
+    assert_tiles(&got, 16);
+    assert_eq!(map.requests, [(0, 10)]);
+    assert_eq!(cache.calls(), 1);
+    assert_requests_below(&map, 10);
+
+    // A hole before EOF and the tail past it are one extent.
+    let mut map = FakeMap::from_extents(&[(8, Some(300)), (56, None)]);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, s).unwrap();
+    assert_eq!(got, [mapped(0, 8, 300), hole(8, 8)]);
+    assert_eq!(map.requests, [(0, 10), (8, 2)]);
+    assert_requests_below(&map, 10);
+
+    // A mapper that would fail right at EOF is never asked there.
+    let mut map = FakeMap::contiguous(64, 300).failing_at(10);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, s).unwrap();
+    assert_eq!(got, [mapped(0, 10, 300), hole(10, 6)]);
+    assert_eq!(map.requests, [(0, 10)]);
+
+    // A folio wholly past EOF is one hole, with no mapper call.
+    let s = span(64 * KIB, 64 * KIB, i_size, 12, 16);
+    assert_eq!((s.first, s.blocks, s.limit), (16, 16, 10));
+    let mut map = FakeMap::contiguous(64, 300);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, s).unwrap();
+    assert_eq!(got, [hole(0, 16)]);
+    assert!(map.requests.is_empty());
+    assert_eq!(cache.calls(), 0);
+}
+
+#[test]
+fn walk_merges_disk_contiguous_runs_across_mapper_answers() {
+    // A mapper that answers at most 5 blocks at a time, all contiguous
+    // from device block 100, without boundaries: one extent.
+    let mut asked = Vec::new();
+    let mut got = Vec::new();
+    let mut cache = MapCache::default();
+    let res = walk_extents(
+        span(0, 64 * KIB, MIB, 12, 16),
+        &mut cache,
+        |lblk, max| {
+            asked.push((lblk, max));
+            Ok::<_, IoError>(Mapping {
+                lblk,
+                len: max.min(5),
+                kind: MapKind::Mapped {
+                    pblk: 100 + lblk,
+                    boundary: false,
+                },
+            })
+        },
+        |e| {
+            got.push(e);
+            Ok(())
+        },
+    );
+    assert_eq!(res, Ok(()));
+    assert_eq!(got, [mapped(0, 16, 100)]);
+    assert_eq!(asked, [(0, 16), (5, 11), (10, 6), (15, 1)]);
+    assert_eq!(cache.calls(), 4);
+}
+
+#[test]
+fn walk_merged_extent_takes_the_boundary_of_its_last_answer() {
+    // The same mapper, but its second answer (5..10) ends at a boundary:
+    // 0..5 and 5..10 merge and the extent ends there with the boundary;
+    // 10..15 and 15..16 merge into a second extent, without it.
+    let mut asked = Vec::new();
+    let mut got = Vec::new();
+    let mut cache = MapCache::default();
+    let res = walk_extents(
+        span(0, 64 * KIB, MIB, 12, 16),
+        &mut cache,
+        |lblk, max| {
+            asked.push((lblk, max));
+            let len = max.min(5);
+            Ok::<_, IoError>(Mapping {
+                lblk,
+                len,
+                kind: MapKind::Mapped {
+                    pblk: 100 + lblk,
+                    boundary: lblk + len == 10,
+                },
+            })
+        },
+        |e| {
+            got.push(e);
+            Ok(())
+        },
+    );
+    assert_eq!(res, Ok(()));
+    assert_eq!(got, [mapped_boundary(0, 10, 100), mapped(10, 6, 110)]);
+    assert_tiles(&got, 16);
+    assert_eq!(asked, [(0, 16), (5, 11), (10, 6), (15, 1)]);
+}
+
+#[test]
+fn walk_does_not_merge_across_a_boundary_even_if_contiguous() {
+    // An array ends at block 5; the disk goes on contiguously.
+    let mut map = FakeMap::contiguous(32, 100).with_array_ends(&[5]);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, span(0, 64 * KIB, MIB, 12, 16)).unwrap();
+    assert_eq!(got, [mapped_boundary(0, 6, 100), mapped(6, 10, 106)]);
+    assert_tiles(&got, 16);
+    assert_eq!(map.requests, [(0, 16), (6, 10)]);
+
+    // ext2 with 4 KiB blocks: the 12 direct blocks end inside a 64 KiB
+    // folio, and block 12 needs the single indirect block.
+    let mut map = FakeMap::contiguous(2000, 100).with_ext2_arrays(1024);
+    let mut cache = MapCache::default();
+    let s = span(0, 64 * KIB, 2000 * 4096, 12, 16);
+    let got = walk(&mut map, &mut cache, s).unwrap();
+    assert_eq!(got, [mapped_boundary(0, 12, 100), mapped(12, 4, 112)]);
+    assert_eq!(map.requests, [(0, 16), (12, 4)]);
+}
+
+#[test]
+fn walk_boundary_at_the_folio_end_is_reported() {
+    let mut map = FakeMap::contiguous(64, 100).with_array_ends(&[15]);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, span(0, 64 * KIB, MIB, 12, 32)).unwrap();
+    assert_eq!(got, [mapped_boundary(0, 16, 100)]);
+    assert_eq!(map.requests, [(0, 32)]);
+}
+
+#[test]
+fn walk_boundary_only_where_the_mapping_ends() {
+    // The mapping 0..21 ends at a boundary (block 20). Folio 0 (0..16)
+    // stops inside it: no boundary. Folio 1 (16..32) takes 16..21 from
+    // the cache, which ends the mapping: boundary, then 21..32.
+    let mut map = FakeMap::contiguous(64, 100).with_array_ends(&[20]);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, span(0, 64 * KIB, MIB, 12, 32)).unwrap();
+    assert_eq!(got, [mapped(0, 16, 100)]);
+    let got = walk(&mut map, &mut cache, span(64 * KIB, 64 * KIB, MIB, 12, 16)).unwrap();
+    assert_eq!(got, [mapped_boundary(0, 5, 116), mapped(5, 11, 121)]);
+    assert_tiles(&got, 16);
+    assert_eq!(map.requests, [(0, 32), (21, 11)]);
+    assert_eq!(cache.calls(), 2);
+}
+
+#[test]
+fn walk_boundary_reached_exactly_at_eof_is_kept() {
+    // The array ends at block 9, EOF after block 9: the answer stops at
+    // max and at the array end, a real boundary.
+    let mut map = FakeMap::contiguous(64, 100).with_array_ends(&[9]);
+    let mut cache = MapCache::default();
+    let got = walk(&mut map, &mut cache, span(0, 64 * KIB, 10 * 4096, 12, 16)).unwrap();
+    assert_eq!(got, [mapped_boundary(0, 10, 100), hole(10, 6)]);
+    assert_eq!(map.requests, [(0, 10)]);
+}
+
+#[test]
+fn walk_mapping_clamped_by_eof_has_no_boundary() {
+    // A mapper that ignores max and says its long run ends at a boundary:
+    // clamped to EOF (block 10), the run's end is no boundary.
+    let mut asked = Vec::new();
+    let mut got = Vec::new();
+    let mut cache = MapCache::default();
+    let res = walk_extents(
+        span(0, 64 * KIB, 10 * 4096, 12, 16),
+        &mut cache,
+        |lblk, max| {
+            asked.push((lblk, max));
+            Ok::<_, IoError>(Mapping {
+                lblk,
+                len: 100,
+                kind: MapKind::Mapped {
+                    pblk: 500,
+                    boundary: true,
+                },
+            })
+        },
+        |e| {
+            got.push(e);
+            Ok(())
+        },
+    );
+    assert_eq!(res, Ok(()));
+    assert_eq!(got, [mapped(0, 10, 500), hole(10, 6)]);
+    assert_eq!(asked, [(0, 10)]);
+}
+
+#[test]
+fn walk_mapper_error_stops_the_walk_and_propagates() {
+    // The error comes while the first extent is still open (it could
+    // have been continued): nothing is visited.
+    let mut map = FakeMap::from_extents(&[(6, Some(100)), (10, Some(300))]).failing_at(6);
+    let mut cache = MapCache::default();
+    let mut visited = Vec::new();
+    let res = walk_extents(
+        span(0, 64 * KIB, MIB, 12, 16),
+        &mut cache,
+        |lblk, max| map.map(lblk, max),
+        |e| {
+            visited.push(e);
+            Ok(())
+        },
+    );
+    assert_eq!(res, Err(IoError(6)));
+    assert_eq!(visited, []);
+    assert_eq!(map.requests, [(0, 16), (6, 10)]);
+    assert_eq!(cache.calls(), 2);
+
+    // Later: the extents closed before the error were visited, no more,
+    // and the mapper is not asked past the failing block.
+    let mut map =
+        FakeMap::from_extents(&[(4, Some(100)), (4, Some(300)), (8, Some(500))]).failing_at(8);
+    let mut cache = MapCache::default();
+    let mut visited = Vec::new();
+    let res = walk_extents(
+        span(0, 64 * KIB, MIB, 12, 16),
+        &mut cache,
+        |lblk, max| map.map(lblk, max),
+        |e| {
+            visited.push(e);
+            Ok(())
+        },
+    );
+    assert_eq!(res, Err(IoError(8)));
+    assert_eq!(visited, [mapped(0, 4, 100)]);
+    assert_eq!(map.requests, [(0, 16), (4, 12), (8, 8)]);
+    assert_eq!(cache.calls(), 3);
+}
+
+#[test]
+fn walk_visitor_error_stops_the_walk_and_propagates() {
+    // The visitor fails on the second extent (the hole 4..8): the walk
+    // stops there, and never maps 12..16.
+    let mut map =
+        FakeMap::from_extents(&[(4, Some(100)), (4, None), (4, Some(300)), (4, Some(400))]);
+    let mut cache = MapCache::default();
+    let mut visited = Vec::new();
+    let res = walk_extents(
+        span(0, 64 * KIB, MIB, 12, 16),
+        &mut cache,
+        |lblk, max| map.map(lblk, max),
+        |e| {
+            visited.push(e);
+            if visited.len() == 2 {
+                Err(IoError(99))
+            } else {
+                Ok(())
+            }
+        },
+    );
+    assert_eq!(res, Err(IoError(99)));
+    assert_eq!(visited, [mapped(0, 4, 100), hole(4, 4)]);
+    // Block 8 was mapped to learn the hole had ended.
+    assert_eq!(map.requests, [(0, 16), (4, 12), (8, 8)]);
+    assert_eq!(cache.calls(), 3);
+
+    // An error on the last extent, visited after the loop, propagates too.
+    let mut map = FakeMap::contiguous(16, 100);
+    let mut cache = MapCache::default();
+    let mut visited = Vec::new();
+    let res = walk_extents(
+        span(0, 64 * KIB, MIB, 12, 16),
+        &mut cache,
+        |lblk, max| map.map(lblk, max),
+        |e| {
+            visited.push(e);
+            Err(IoError(7))
+        },
+    );
+    assert_eq!(res, Err(IoError(7)));
+    assert_eq!(visited, [mapped(0, 16, 100)]);
+    assert_eq!(map.requests, [(0, 16)]);
+}
+
+/// What `walk_extents` must give for `span`, worked out block by block
+/// from the fake mapper's table: blocks past the limit are holes, holes
+/// merge, mapped blocks merge while contiguous on disk unless the previous
+/// one ends a pointer array (the boundary).
+fn reference_extents(map: &FakeMap, s: FolioSpan) -> Vec<Extent> {
+    let mut out: Vec<Extent> = Vec::new();
+    for i in 0..s.blocks {
+        let lblk = s.first + i;
+        let pblk = if lblk < s.limit {
+            map.block(lblk)
+        } else {
+            None
+        };
+        match pblk {
+            None => match out.last_mut() {
+                Some(e) if e.kind == MapKind::Hole => e.len += 1,
+                _ => out.push(hole(i, 1)),
+            },
+            Some(p) => {
+                let boundary = map.is_array_end(lblk);
+                match out.last_mut() {
+                    Some(Extent {
+                        len,
+                        kind:
+                            MapKind::Mapped {
+                                pblk: p0,
+                                boundary: b0 @ false,
+                            },
+                        ..
+                    }) if *p0 + *len == p => {
+                        *len += 1;
+                        *b0 = boundary;
+                    }
+                    _ => out.push(Extent {
+                        first: i,
+                        len: 1,
+                        kind: MapKind::Mapped { pblk: p, boundary },
+                    }),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Checks that `got`, walked from a folio `plan_folio` planned as `p`,
+/// agrees with that plan.
+fn assert_agrees_with_plan(got: &[Extent], p: FolioPlan, blocks: u64) {
+    let first_hole = got.iter().position(|e| e.kind == MapKind::Hole);
+    match p {
+        FolioPlan::AllHoles => assert_eq!(got, [hole(0, blocks)]),
+        FolioPlan::Read {
+            pblk,
+            nblocks,
+            boundary,
+        } => {
+            // Runs chained on disk from pblk over 0..nblocks, then at most
+            // one hole to the end.
+            let mut next = pblk;
+            let mut done = 0;
+            for e in got {
+                if done == nblocks {
+                    assert_eq!(*e, hole(nblocks, blocks - nblocks), "{got:?} vs {p:?}");
+                    continue;
+                }
+                let MapKind::Mapped { pblk: p, .. } = e.kind else {
+                    panic!("hole inside a read: {got:?} vs {p:?}");
+                };
+                assert_eq!(p, next, "{got:?} vs {p:?}");
+                next += e.len;
+                done += e.len;
+            }
+            assert_eq!(done, nblocks, "{got:?} vs {p:?}");
+            if nblocks == blocks {
+                let last = got.last().unwrap();
+                assert_eq!(
+                    last.kind,
+                    MapKind::Mapped {
+                        pblk: next - last.len,
+                        boundary
+                    }
+                );
+            } else {
+                assert!(!boundary);
+            }
+        }
+        FolioPlan::Confused(Confusion::HoleThenData) => {
+            let h = first_hole.expect("no hole");
+            assert!(
+                got[h..]
+                    .iter()
+                    .any(|e| matches!(e.kind, MapKind::Mapped { .. })),
+                "{got:?}"
+            );
+        }
+        FolioPlan::Confused(Confusion::Discontiguous) => {
+            let before_hole = &got[..first_hole.unwrap_or(got.len())];
+            assert!(
+                before_hole
+                    .windows(2)
+                    .any(|w| match (w[0].kind, w[1].kind) {
+                        (MapKind::Mapped { pblk: a, .. }, MapKind::Mapped { pblk: b, .. }) =>
+                            a + w[0].len != b,
+                        _ => false,
+                    }),
+                "{got:?}"
+            );
+        }
+        FolioPlan::Confused(Confusion::HasBuffers) => unreachable!(),
+    }
+}
+
+#[test]
+fn walk_matches_a_block_by_block_model_on_random_files() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut walked = 0u64;
+    let mut split = 0u64;
+    for seed in 0..400 {
+        // 1 KiB blocks, folios of 4, 16 or 64 blocks.
+        let folio_size = [4 * KIB, 16 * KIB, 64 * KIB][rng.below(3) as usize];
+        let folio_pages = folio_size / PAGE;
+        // A file of 1..=200 blocks, with up to 20 more on disk past EOF.
+        let nb = 1 + rng.below(200);
+        let total = nb + rng.below(21);
+        let mut extents = Vec::new();
+        let mut len = 0;
+        let mut prev_end: Option<u64> = None;
+        while len < total {
+            let run = (1 + rng.below(12)).min(total - len);
+            let pblk = if rng.below(4) == 0 {
+                None
+            } else {
+                match prev_end {
+                    // Often continue the previous data on disk (across a
+                    // hole too), so that runs merge.
+                    Some(end) if rng.below(2) == 0 => Some(end),
+                    _ => Some(10_000 + rng.below(100_000)),
+                }
+            };
+            if let Some(p) = pblk {
+                prev_end = Some(p + run);
+            }
+            extents.push((run, pblk));
+            len += run;
+        }
+        let ends: Vec<u64> = match rng.below(3) {
+            0 => Vec::new(),
+            1 => {
+                let ptrs = [4, 8, 256][rng.below(3) as usize];
+                std::iter::successors(Some(11), |e| Some(e + ptrs))
+                    .take_while(|&e| e < total)
+                    .collect()
+            }
+            _ => (0..1 + total / 10).map(|_| rng.below(total)).collect(),
+        };
+        let build = || FakeMap::from_extents(&extents).with_array_ends(&ends);
+        let i_size = nb * KIB - rng.below(KIB);
+        let nr_folios = i_size.div_ceil(folio_size) + rng.below(2);
+
+        let mut map = build();
+        let mut cache = MapCache::default();
+        let mut limit = 0;
+        for i in 0..nr_folios {
+            let pages_left = (nr_folios - i) * folio_pages;
+            let s = span(i * folio_size, folio_size, i_size, 10, pages_left);
+            limit = s.limit;
+            let got = walk(&mut map, &mut cache, s).unwrap();
+            assert_eq!(
+                got,
+                reference_extents(&map, s),
+                "seed {seed} folio {i}: {extents:?} ends {ends:?}"
+            );
+            assert_tiles(&got, s.blocks);
+            walked += 1;
+            if got.len() > 1 {
+                split += 1;
+            }
+
+            // plan_folio, on a map and cache of its own, agrees.
+            let mut pmap = build();
+            let p = plan(&mut pmap, &mut MapCache::default(), s).unwrap();
+            assert_agrees_with_plan(&got, p, s.blocks);
+        }
+        assert_eq!(limit, nb, "seed {seed}");
+        assert_requests_below(&map, nb);
+        // With one cache over the folios in order, the mapper is asked
+        // exactly what one scan of the request would ask, each run once.
+        let mut scan = build();
+        let mut lblk = 0;
+        while lblk < nb {
+            lblk += scan.map(lblk, nb - lblk).unwrap().len;
+        }
+        assert_eq!(map.requests, scan.requests, "seed {seed}");
+        assert_eq!(cache.calls(), scan.calls(), "seed {seed}");
+    }
+    // The generator does reach the interesting cases.
+    assert!(walked > 4000 && split > 1000, "{walked} {split}");
+}
+
+#[test]
+
+fn walk_visits_a_boundary_extent_before_mapping_past_it() {
+    // A boundary says: submit the I/O built so far before mapping the next
+    // block, whose mapping reads metadata (here ext2's single indirect
+    // block, for block 12). The extent ending at the boundary must reach
+    // the visitor (which submits it) before the mapper is asked for block
+    // 12.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Event {
+        Map(u64, u64),
+        Visit(Extent),
+    }
+    let events = std::cell::RefCell::new(Vec::new());
+    let mut map = FakeMap::contiguous(2000, 100).with_ext2_arrays(1024);
+    let mut cache = MapCache::default();
+    let res = walk_extents(
+        span(0, 64 * KIB, 2000 * 4096, 12, 16),
+        &mut cache,
+        |lblk, max| {
+            events.borrow_mut().push(Event::Map(lblk, max));
+            map.map(lblk, max)
+        },
+        |e| {
+            events.borrow_mut().push(Event::Visit(e));
+            Ok(())
+        },
+    );
+    assert_eq!(res, Ok(()));
+    assert_eq!(
+        events.into_inner(),
+        [
+            Event::Map(0, 16),
+            Event::Visit(mapped_boundary(0, 12, 100)),
+            Event::Map(12, 4),
+            Event::Visit(mapped(12, 4, 112)),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// BioPlanner::piece
+
+const BEFORE: BioSteps = BioSteps {
+    submit_before: true,
+    submit_after: false,
+};
+
+const AFTER: BioSteps = BioSteps {
+    submit_before: false,
+    submit_after: true,
+};
+
+const BOTH: BioSteps = BioSteps {
+    submit_before: true,
+    submit_after: true,
+};
+
+#[test]
+fn piece_sequence_continues_breaks_and_closes() {
+    let mut p = BioPlanner::default();
+    assert!(!p.is_open());
+    // Continuing pieces of different sizes join one bio.
+    assert_eq!(p.piece(100, 4, false), NO_SUBMIT);
+    assert!(p.is_open());
+    assert_eq!(p.piece(104, 6, false), NO_SUBMIT);
+    assert_eq!(p.piece(110, 2, false), NO_SUBMIT);
+    // A gap on disk: submit the bio first, the new one stays open.
+    assert_eq!(p.piece(200, 4, false), BEFORE);
+    assert!(p.is_open());
+    // A boundary: submit right after, nothing stays open.
+    assert_eq!(p.piece(204, 4, true), AFTER);
+    assert!(!p.is_open());
+    // After it, even the contiguous next piece starts a fresh bio with
+    // nothing to submit first.
+    assert_eq!(p.piece(208, 4, false), NO_SUBMIT);
+    assert!(p.is_open());
+    // A gap and a boundary at once.
+    assert_eq!(p.piece(300, 1, true), BOTH);
+    assert!(!p.is_open());
+    assert_eq!(p.piece(900, 2, false), NO_SUBMIT);
+    assert!(p.is_open());
+    // closed(): the bio was sent elsewhere; the next piece, contiguous or
+    // not, submits nothing first.
+    p.closed();
+    assert!(!p.is_open());
+    assert_eq!(p.piece(902, 2, false), NO_SUBMIT);
+    assert!(p.is_open());
+    p.closed();
+    assert_eq!(p.piece(5, 1, false), NO_SUBMIT);
+    assert_eq!(p.piece(6, 1, false), NO_SUBMIT);
+}
+
+#[test]
+fn piece_going_backwards_or_overlapping_submits_before() {
+    let mut p = BioPlanner::default();
+    assert_eq!(p.piece(300, 4, false), NO_SUBMIT);
+    // Right before the open bio on disk: not a continuation.
+    assert_eq!(p.piece(296, 4, false), BEFORE);
+    // Overlapping the open bio (296..300).
+    assert_eq!(p.piece(299, 2, false), BEFORE);
+    assert_eq!(p.piece(301, 1, false), NO_SUBMIT);
+}
+
+#[test]
+fn pieces_and_whole_folios_share_the_open_bio() {
+    let mut p = BioPlanner::default();
+    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.piece(104, 2, false), NO_SUBMIT);
+    assert_eq!(p.piece(106, 2, false), NO_SUBMIT);
+    assert_eq!(p.read(108, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.piece(112, 4, false), NO_SUBMIT);
+    // A short folio read ends the bio; a piece never does without a
+    // boundary, short or not.
+    assert_eq!(p.read(116, 2, false, 4), AFTER);
+    assert!(!p.is_open());
+    assert_eq!(p.piece(118, 1, false), NO_SUBMIT);
+    assert!(p.is_open());
+    assert_eq!(p.read(500, 4, true, 4), BOTH);
+    assert!(!p.is_open());
+}
+
+#[test]
+fn split_folio_pieces_continue_the_bio_across_a_hole() {
+    // 64 KiB folios of 4 KiB blocks over 0..20 at 1000, a hole 20..24,
+    // 24..48 at 1020: folio 1 (16..32) has data, a hole, data, and its
+    // data continues folio 0's on disk, so everything joins one bio.
+    let mut map = FakeMap::from_extents(&[(20, Some(1000)), (4, None), (24, Some(1020))]);
+    let i_size = 48 * 4096;
+    let mut cache = MapCache::default();
+    let mut p = BioPlanner::default();
+
+    let s0 = span(0, 64 * KIB, i_size, 12, 48);
+    assert_eq!(plan(&mut map, &mut cache, s0), Ok(read(1000, 16)));
+    assert_eq!(p.read(1000, 16, false, 16), NO_SUBMIT);
+
+    let s1 = span(64 * KIB, 64 * KIB, i_size, 12, 32);
+    assert_eq!(
+        plan(&mut map, &mut cache, s1),
+        Ok(FolioPlan::Confused(Confusion::HoleThenData))
+    );
+    let got = walk(&mut map, &mut cache, s1).unwrap();
+    assert_eq!(got, [mapped(0, 4, 1016), hole(4, 4), mapped(8, 8, 1020)]);
+    let steps: Vec<BioSteps> = got
+        .iter()
+        .filter_map(|e| match e.kind {
+            MapKind::Hole => None,
+            MapKind::Mapped { pblk, boundary } => Some(p.piece(pblk, e.len, boundary)),
+        })
+        .collect();
+    assert_eq!(steps, [NO_SUBMIT, NO_SUBMIT]);
+
+    // Folio 2 comes from the mapping the walk left in the cache.
+    let s2 = span(128 * KIB, 64 * KIB, i_size, 12, 16);
+    assert_eq!(plan(&mut map, &mut cache, s2), Ok(read(1028, 16)));
+    assert_eq!(p.read(1028, 16, false, 16), NO_SUBMIT);
+    assert!(p.is_open());
+
+    assert_eq!(
+        map.requests,
+        [(0, 48), (20, 28), (24, 24), (16, 32), (20, 28), (24, 24)]
+    );
+    assert_eq!(cache.calls(), 6);
 }

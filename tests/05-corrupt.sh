@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Corrupt metadata met at run time: each case gives EUCLEAN (or EIO/ELOOP
+# where the VFS decides) and one "rext2:" line per failed operation, never a
+# crash, hang or KASAN report (the kernel log check after all tests sees to
+# that), and the rest of the filesystem stays readable.
+. "$(dirname "$0")/lib/rmpage.sh"
+
+ktap_print_header
+ktap_set_plan 16
+rm_load
+mnt=$WORK/mnt
+mkdir -p "$mnt"
+src=$WORK/corrupt-src
+rm -rf "$src"
+mkdir -p "$src/d" "$src/d2" "$src/a/b"
+head -c 20000 /dev/urandom > "$src/direct"
+head -c 200000 /dev/urandom > "$src/indirect"
+head -c 4096 /dev/urandom > "$src/ok"
+for i in 1 2 3; do echo $i > "$src/d/f$i"; done
+echo x > "$src/d2/x"
+img=$WORK/corrupt.img
+rm_mkfs "$img" 4096 16M "$src"
+dbg() { debugfs -w -R "$1" "$img" >/dev/null 2>&1; }
+dbg_out() { debugfs -R "$1" "$img" 2>/dev/null; }
+
+# Block pointers beyond the file system (4096 blocks).
+dbg "sif /direct block[2] 1000000"
+ind=$(dbg_out "stat /indirect" | grep -o '(IND):[0-9]*' | cut -d: -f2)
+python3 -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek(int(sys.argv[2]) * 4096); f.write(b'\xff' * 4096)" "$img" "$ind"
+# Directory entries: d's first block, "." at 0 and ".." at 12.
+dblk=$(dbg_out "blocks /d" | awk '{print $1}')
+$SYS poke "$img" $((dblk * 4096 + 4)) H 5
+d2blk=$(dbg_out "blocks /d2" | awk '{print $1}')
+$SYS poke "$img" $((d2blk * 4096 + 12 + 6)) B 200
+# Sizes that disagree with the inode's kind.
+mkdir -p "$src/e"
+dbg "mkdir /e"
+dbg "sif /e size 1000"
+dbg "write $src/ok /big"
+dbg "sif /big size 0xffffffff00001000"
+# A directory that contains its own ancestor.
+dbg "link /a /a/b/up"
+
+dev=$(rm_loop "$img" ro)
+mount -t rext2 -o ro "$dev" "$mnt"
+
+# expect DESC WANTED... -- COMMAND: one test for the errno, one for the
+# number of rext2 lines it printed (1).
+expect() {
+	local desc=$1 w err lines ok=0
+	shift
+	local wanted=()
+	while [ "$1" != -- ]; do wanted+=("$1"); shift; done
+	shift
+	rm_drop_caches
+	rm_mark
+	err=$("$@")
+	lines=$(rm_rext2_lines)
+	for w in "${wanted[@]}"; do [ "$err" = "$w" ] && ok=1; done
+	ktap_check "$desc: ${wanted[*]} (got $err)" [ $ok = 1 ]
+	ktap_check "$desc: one rext2 line in dmesg (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
+}
+
+expect "data block pointer beyond the file system" EUCLEAN -- $SYS read "$mnt/direct"
+expect "indirect block full of bad pointers" EUCLEAN -- $SYS read "$mnt/indirect"
+expect "directory entry with rec_len 5" EUCLEAN -- $SYS list "$mnt/d"
+expect "directory entry with name_len past rec_len" EUCLEAN -- $SYS list "$mnt/d2"
+expect "directory whose size is not a whole number of blocks" EUCLEAN -- $SYS stat "$mnt/e"
+expect "regular file larger than the format allows" EUCLEAN -- $SYS stat "$mnt/big"
+
+err=$($SYS stat "$mnt/a/b/up/b/up")
+ktap_check "a directory that contains its ancestor: lookup fails with ELOOP or EIO (got $err)" \
+	[ "$err" = ELOOP ] || [ "$err" = EIO ]
+timeout 120 find "$mnt" > /dev/null 2>&1
+rc=$?
+ktap_check "find over the corrupt image terminates (exit $rc)" [ $rc != 124 ]
+ktap_check "undamaged files still read correctly" cmp -s "$src/ok" "$mnt/ok"
+ktap_check "umount of the corrupt image succeeds" umount "$mnt"
+losetup -d "$dev"
+ktap_finished
