@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Boot a kernel of ours under QEMU (TCG: KVM guests hang on these machines),
 # with the host's root filesystem shared read-only over 9p, and run one
-# command in it as root, in this repository's directory. The command's output
+# command in it as root, in the current directory (shared read-only as well,
+# at /tmp/rmpage-src, since the guest's /tmp is a fresh tmpfs and the
+# directory may live under the host's /tmp). The command's output
 # streams to our stdout; its exit status becomes ours. Everything the guest
 # writes to $RMPAGE_OUT (guest path /tmp/out) lands in the host directory
 # given with -o.
@@ -45,7 +47,7 @@ if [ ! -f "$initrd" ]; then
 fi
 
 # The command travels as a file in the output directory.
-printf '%s\n' "cd $(printf %q "$PWD")" "$(printf '%q ' "$@")" > "$out/cmd"
+printf '%s\n' "cd /tmp/rmpage-src" "$(printf '%q ' "$@")" > "$out/cmd"
 
 qemu_args=(
 	-machine q35,accel=tcg -cpu max -smp 2 -m "$mem"
@@ -55,6 +57,8 @@ qemu_args=(
 	-serial "file:$out/console.log" -serial stdio
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+	-fsdev "local,id=src,path=$PWD,security_model=none,readonly=on"
+	-device virtio-9p-pci,fsdev=src,mount_tag=rmpage_src
 	-fsdev "local,id=out,path=$out,security_model=none"
 	-device virtio-9p-pci,fsdev=out,mount_tag=rmpage_out
 )
