@@ -113,7 +113,10 @@ pub(crate) struct SplitBuilder {
 impl SplitBuilder {
     /// Takes over `folio`'s unlocking. Gives the folio back if the small
     /// allocation fails.
-    pub(crate) fn new(folio: LockedFolio) -> core::result::Result<Self, LockedFolio> {
+    pub(crate) fn new(
+        folio: LockedFolio,
+        readahead: bool,
+    ) -> core::result::Result<Self, LockedFolio> {
         let size = folio.size();
         let Ok(split) = Arc::new(
             SplitFolio {
@@ -121,7 +124,7 @@ impl SplitBuilder {
                 pending: Atomic::new(1),
                 failed: Atomic::new(false),
             },
-            gfp_readahead(),
+            gfp(readahead),
         ) else {
             return Err(folio);
         };
@@ -134,9 +137,11 @@ impl SplitBuilder {
         })
     }
 
-    /// Claims bytes `start..end`, which must follow what was claimed before.
+    /// Claims bytes `start..end`, which must start where the previous claim
+    /// ended: no byte is skipped (it would be neither read nor zeroed, and the
+    /// folio would become uptodate with stale memory) or claimed twice.
     fn claim(&mut self, start: usize, end: usize) -> Result {
-        if start < self.next || start >= end || end > self.size {
+        if start != self.next || start >= end || end > self.size {
             return Err(EINVAL);
         }
         self.next = end;
@@ -176,10 +181,16 @@ struct BioCtx<C: ReadCompletion> {
     splits: KVec<Arc<SplitFolio>>,
 }
 
-/// Allocation flags for the small allocations of readahead, which may fail
-/// and must not dig into reserves or warn: the caller falls back.
-fn gfp_readahead() -> kernel::alloc::Flags {
-    GFP_NOWAIT | __GFP_NOWARN
+/// Allocation flags for the engine's small allocations (a bio's context, a
+/// split folio's counter): GFP_KERNEL, as fs/mpage.c allocates for ext2's
+/// mappings; readahead may fail quietly, since its caller then reads the
+/// folio another way or leaves it for read_folio.
+fn gfp(readahead: bool) -> kernel::alloc::Flags {
+    if readahead {
+        GFP_KERNEL | __GFP_NOWARN
+    } else {
+        GFP_KERNEL
+    }
 }
 
 /// A read bio being filled with folios.
@@ -204,6 +215,7 @@ pub(crate) struct ReadBio<C: ReadCompletion> {
     ctx: NonNull<BioCtx<C>>,
     folios: usize,
     bytes: usize,
+    readahead: bool,
 }
 
 // SAFETY: an unsubmitted bio is plain memory that we own; it may be filled and
@@ -225,11 +237,7 @@ impl<C: ReadCompletion> ReadBio<C> {
         readahead: bool,
         completion: Arc<C>,
     ) -> Option<Self> {
-        let flags = if readahead {
-            gfp_readahead()
-        } else {
-            GFP_KERNEL
-        };
+        let flags = gfp(readahead);
         let ctx = KBox::new(
             BioCtx {
                 completion,
@@ -258,6 +266,7 @@ impl<C: ReadCompletion> ReadBio<C> {
             ctx: NonNull::new(ctx).expect("KBox pointer is never NULL"),
             folios: 0,
             bytes: 0,
+            readahead,
         })
     }
 
@@ -296,14 +305,15 @@ impl<C: ReadCompletion> ReadBio<C> {
         len: usize,
     ) -> Result {
         let end = offset.checked_add(len).ok_or(EINVAL)?;
-        if offset < builder.next || len == 0 || end > builder.size {
+        if offset != builder.next || len == 0 || end > builder.size {
             return Err(EINVAL);
         }
         // SAFETY: `ctx` is ours until submission (type invariant).
         let ctx = unsafe { &mut *self.ctx.as_ptr() };
         let listed = ctx.splits.iter().any(|s| Arc::ptr_eq(s, &builder.split));
         if !listed {
-            ctx.splits.push(builder.split.clone(), gfp_readahead())?;
+            ctx.splits
+                .push(builder.split.clone(), gfp(self.readahead))?;
         }
         // Count the bytes before the bio can exist for the block layer.
         builder.split.pending.add(len, Relaxed);
@@ -314,6 +324,10 @@ impl<C: ReadCompletion> ReadBio<C> {
         };
         if !added {
             builder.split.pending.fetch_sub(len, Relaxed);
+            if !listed {
+                // No piece of it is in this bio: completion must not match it.
+                ctx.splits.pop();
+            }
             return Err(EAGAIN);
         }
         builder.claim(offset, end)?;
@@ -331,8 +345,13 @@ impl<C: ReadCompletion> ReadBio<C> {
         self.bytes
     }
 
-    /// Sends the bio to the block layer. Its completion ends the reads.
+    /// Sends the bio to the block layer. Its completion ends the reads. An
+    /// empty bio is not sent (a zero-length read confuses drivers); it is
+    /// just freed.
     pub(crate) fn submit(self) {
+        if self.bytes == 0 {
+            return;
+        }
         let bio = self.bio.as_ptr();
         core::mem::forget(self);
         // SAFETY: the bio is fully set up (type invariant); from here the

@@ -22,8 +22,10 @@ pub(crate) struct BufferHead {
 
 // SAFETY: a referenced buffer_head may be released from any thread.
 unsafe impl Send for BufferHead {}
-// SAFETY: we only read the buffer's data, which nobody writes while the
-// filesystem is mounted read-only; the refcount is atomic.
+// SAFETY: the refcount is atomic, and we only read the data. The device may
+// still be written behind our back (CONFIG_BLK_DEV_WRITE_MOUNTED), so the
+// bytes are untrusted input: every parser copies values out and checks them,
+// and none relies on them staying the same.
 unsafe impl Sync for BufferHead {}
 
 impl BufferHead {

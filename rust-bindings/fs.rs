@@ -197,6 +197,9 @@ impl DirEmitter<'_> {
     }
 }
 
+/// `SB_RDONLY` (a macro in C).
+const SB_RDONLY: c_uint = 1;
+
 /// The operation tables of filesystem `T`. Constants, so that `&Tables::X`
 /// is promoted to a `'static` table, one per filesystem type.
 pub(crate) struct Tables<T: FileSystem>(PhantomData<T>);
@@ -204,12 +207,14 @@ pub(crate) struct Tables<T: FileSystem>(PhantomData<T>);
 impl<T: FileSystem> Tables<T> {
     const FC_OPS: ffi_ext::fs_context_operations = ffi_ext::fs_context_operations {
         get_tree: Some(Self::get_tree),
+        reconfigure: Some(Self::reconfigure),
         // SAFETY: all-zero (NULL pointers) is a valid table.
         ..unsafe { core::mem::zeroed() }
     };
 
     const SOPS: bindings::super_operations = bindings::super_operations {
         evict_inode: Some(Self::evict_inode),
+        free_inode: Some(Self::free_inode),
         statfs: Some(Self::statfs),
         // SAFETY: all-zero (NULL pointers) is a valid table.
         ..unsafe { core::mem::zeroed() }
@@ -219,6 +224,11 @@ impl<T: FileSystem> Tables<T> {
         bindings::address_space_operations {
             read_folio: Some(Self::read_folio),
             readahead: Some(Self::readahead),
+            // Folios may carry buffer_heads from the fallback path: these
+            // release them, as for ext2's own folios.
+            invalidate_folio: Some(ffi_ext::block_invalidate_folio),
+            is_partially_uptodate: Some(ffi_ext::block_is_partially_uptodate),
+            error_remove_folio: Some(bindings::generic_error_remove_folio),
             // SAFETY: all-zero (NULL pointers) is a valid table.
             ..unsafe { core::mem::zeroed() }
         };
@@ -259,6 +269,26 @@ impl<T: FileSystem> Tables<T> {
         // SAFETY: the VFS calls get_tree with a valid fs_context; the
         // callback is ours.
         unsafe { ffi_ext::get_tree_bdev(fc, Some(Self::fill_super)) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `fs_context_operations::reconfigure` (remount).
+    unsafe extern "C" fn reconfigure(fc: *mut ffi_ext::fs_context) -> c_int {
+        // SAFETY: the VFS passes the remount's fs_context.
+        let flags = unsafe { (*fc).sb_flags };
+        // Without this, a remount would simply clear SB_RDONLY: read-only
+        // is all we serve.
+        if flags & SB_RDONLY == 0 {
+            // SAFETY: as above; the root dentry pins the super_block.
+            let sb = unsafe { SuperBlock::<T>::from_raw((*(*fc).root).d_sb) };
+            pr_err!(
+                "rext2: {}: read-write remounts are not supported yet\n",
+                sb.id()
+            );
+            return EROFS.to_errno();
+        }
+        0
     }
 
     /// # Safety
@@ -323,7 +353,21 @@ impl<T: FileSystem> Tables<T> {
         unsafe {
             bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
             bindings::clear_inode(inode);
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `free_inode`, an RCU grace period after the
+    /// inode was evicted: no RCU path walk can still see it.
+    unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
+        // SAFETY: our data goes only now, since a fast symlink's `i_link`
+        // points into it and RCU walkers read `i_link` without references.
+        // We have no `alloc_inode`, so the inode itself goes back to the
+        // VFS's cache with `free_inode_nonrcu`.
+        unsafe {
             free_inode_box::<T>(inode);
+            bindings::free_inode_nonrcu(inode);
         }
     }
 
@@ -509,6 +553,9 @@ impl<T: FileSystem> Drop for Registration<T> {
         // unregistered the type is ours again.
         unsafe {
             bindings::unregister_filesystem(ptr);
+            // Inodes are freed after an RCU grace period (`free_inode`):
+            // wait for those callbacks, which run our code, to finish.
+            bindings::rcu_barrier();
             (*ptr).name = core::ptr::null();
         }
     }

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib/rmpage.sh"
 
 ktap_print_header
-ktap_set_plan 26
+ktap_set_plan 28
 rm_load
 mnt=$WORK/mnt
 mkdir -p "$mnt"
@@ -78,6 +78,13 @@ lines=$(rm_rext2_lines)
 ktap_check "read-write mount: EROFS (got $err)" [ "$err" = EROFS ]
 ktap_check "read-write mount: exactly one rext2 line (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
 [ "$err" = OK ] && umount "$mnt"
+mount -t rext2 -o ro "$dev" "$mnt"
+rm_mark
+mount -o remount,rw "$mnt" 2>/dev/null
+ro=$(awk -v m="$mnt" '$2 == m { print $4 }' /proc/mounts | cut -d, -f1)
+ktap_check "remount read-write is refused: the mount stays ro (got $ro)" [ "$ro" = ro ]
+ktap_check "remount read-write: one rext2 line (got $(rm_rext2_lines): $(rm_rext2_last))" [ "$(rm_rext2_lines)" = 1 ]
+umount "$mnt"
 losetup -d "$dev"
 
 ktap_finished

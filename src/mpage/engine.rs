@@ -61,7 +61,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
 
     /// Sends the open bio, if any, to the block layer.
     fn submit(&mut self) {
-        if let Some(bio) = self.bio.take() {
+        if let Some(bio) = self.bio.take().filter(|bio| bio.bytes() > 0) {
             let s = self.t.stats;
             Stats::inc(&s.bios, 1);
             Stats::inc(&s.folios, bio.folios() as u64);
@@ -186,7 +186,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
     /// open one), and the folio ends when its last piece completes.
     fn read_split(&mut self, folio: LockedFolio, span: FolioSpan, pages_left: u64) -> Result {
         let t = self.t;
-        let mut b = match SplitBuilder::new(folio) {
+        let mut b = match SplitBuilder::new(folio, self.readahead) {
             Ok(b) => b,
             Err(folio) => return self.fall_back(folio),
         };
