@@ -53,6 +53,36 @@ pub(crate) struct MapCache {
 }
 
 impl MapCache {
+    /// The mapping of `lblk`: the cached one if it covers `lblk`, else the
+    /// mapper's answer for up to `limit - lblk` blocks (never past `limit`),
+    /// which is then cached.
+    fn lookup<E>(
+        &mut self,
+        lblk: u64,
+        limit: u64,
+        map: &mut impl FnMut(u64, u64) -> Result<Mapping, E>,
+    ) -> Result<Mapping, E> {
+        if let Some(m) = self.last.filter(|m| m.covers(lblk)) {
+            return Ok(m);
+        }
+        self.calls += 1;
+        let max = limit - lblk;
+        let mut m = map(lblk, max)?;
+        // A mapper answers for `lblk` on, for at least one block and at most
+        // what was asked.
+        m.lblk = lblk;
+        if m.len > max {
+            // Clamped: the run goes on, so its end is no boundary.
+            m.len = max;
+            if let MapKind::Mapped { boundary, .. } = &mut m.kind {
+                *boundary = false;
+            }
+        }
+        m.len = m.len.max(1);
+        self.last = Some(m);
+        Ok(m)
+    }
+
     /// Mapper calls made through this cache.
     pub(crate) fn calls(&self) -> u64 {
         self.calls
@@ -156,27 +186,7 @@ pub(crate) fn plan_folio<E>(
             first_hole.get_or_insert(i);
             break;
         }
-        let m = match cache.last {
-            Some(m) if m.covers(lblk) => m,
-            _ => {
-                cache.calls += 1;
-                let max = span.limit - lblk;
-                let mut m = map(lblk, max)?;
-                // A mapper answers for `lblk` on, for at least one block and
-                // at most what was asked.
-                m.lblk = lblk;
-                if m.len > max {
-                    // Clamped: the run goes on, so its end is no boundary.
-                    m.len = max;
-                    if let MapKind::Mapped { boundary, .. } = &mut m.kind {
-                        *boundary = false;
-                    }
-                }
-                m.len = m.len.max(1);
-                cache.last = Some(m);
-                m
-            }
-        };
+        let m = cache.lookup(lblk, span.limit, &mut map)?;
         // Blocks of this mapping that fall inside the folio.
         let run = (m.lblk + m.len - lblk).min(span.blocks - i);
         match m.kind {
@@ -247,24 +257,7 @@ pub(crate) fn walk_extents<E>(
         let (run, kind) = if lblk >= span.limit {
             (span.blocks - i, MapKind::Hole)
         } else {
-            let m = match cache.last {
-                Some(m) if m.covers(lblk) => m,
-                _ => {
-                    cache.calls += 1;
-                    let max = span.limit - lblk;
-                    let mut m = map(lblk, max)?;
-                    m.lblk = lblk;
-                    if m.len > max {
-                        m.len = max;
-                        if let MapKind::Mapped { boundary, .. } = &mut m.kind {
-                            *boundary = false;
-                        }
-                    }
-                    m.len = m.len.max(1);
-                    cache.last = Some(m);
-                    m
-                }
-            };
+            let m = cache.lookup(lblk, span.limit, &mut map)?;
             let run = (m.lblk + m.len - lblk).min(span.blocks - i);
             let kind = match m.kind {
                 MapKind::Hole => MapKind::Hole,
