@@ -29,6 +29,10 @@ module! {
             default: true,
             description: "Let regular files use large folios in the page cache",
         },
+        debug_filled_block: i64 {
+            default: -1,
+            description: "Testing: the block mapper says it already filled this logical block",
+        },
     },
 }
 
@@ -72,6 +76,14 @@ static REXT2_TYPE: rust_bindings::fs::FileSystemType = rust_bindings::fs::FileSy
 /// folio that fs/mpage.c would hand to buffer_heads is read in pieces.
 pub(crate) fn large_folios_param() -> bool {
     module_parameters::large_folios.value()
+}
+
+/// The `debug_filled_block=` module parameter: for testing the engine's
+/// rarely used path where a mapper returns data it filled itself (fs/mpage.c
+/// once crashed there), the ext2 mapper claims to have filled this logical
+/// block of every file. Off (`-1`) by default.
+pub(crate) fn debug_filled_block() -> Option<u64> {
+    u64::try_from(module_parameters::debug_filled_block.value()).ok()
 }
 
 struct Rmpage {

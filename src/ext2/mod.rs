@@ -190,21 +190,20 @@ impl BlockMap<'_> {
 
 impl Mapper for BlockMap<'_> {
     fn map(&self, lblk: u64, max_blocks: u64) -> Result<Mapping> {
-        Ok(match self.map_run(lblk, max_blocks)? {
-            PtrRun::Hole { len } => Mapping {
-                lblk,
-                len,
-                kind: MapKind::Hole,
-            },
+        let (len, kind) = match self.map_run(lblk, max_blocks)? {
+            PtrRun::Hole { len } => (len, MapKind::Hole),
             PtrRun::Mapped {
                 pblk,
                 len,
                 boundary,
-            } => Mapping {
-                lblk,
-                len,
-                kind: MapKind::Mapped { pblk, boundary },
-            },
+            } => (len, MapKind::Mapped { pblk, boundary }),
+        };
+        let filled = crate::debug_filled_block().is_some_and(|b| b >= lblk && b - lblk < len);
+        Ok(Mapping {
+            lblk,
+            len,
+            kind,
+            filled,
         })
     }
 }

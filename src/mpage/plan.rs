@@ -35,6 +35,10 @@ pub(crate) struct Mapping {
     pub(crate) len: u64,
     /// Hole or mapped.
     pub(crate) kind: MapKind,
+    /// The mapper has already put these blocks' data in the page cache
+    /// (fs/mpage.c: `get_block` returned an uptodate buffer). The folio then
+    /// takes the buffer_head path, which knows block by block what is valid.
+    pub(crate) filled: bool,
 }
 
 impl Mapping {
@@ -98,6 +102,8 @@ pub(crate) enum Confusion {
     HoleThenData,
     /// The folio's blocks are not contiguous on disk.
     Discontiguous,
+    /// The mapper says it already filled some of the folio's blocks.
+    Filled,
 }
 
 /// What to do with one folio.
@@ -187,6 +193,9 @@ pub(crate) fn plan_folio<E>(
             break;
         }
         let m = cache.lookup(lblk, span.limit, &mut map)?;
+        if m.filled {
+            return Ok(FolioPlan::Confused(Confusion::Filled));
+        }
         // Blocks of this mapping that fall inside the folio.
         let run = (m.lblk + m.len - lblk).min(span.blocks - i);
         match m.kind {

@@ -113,7 +113,12 @@ impl FakeMap {
                 boundary: self.is_array_end(lblk + len - 1),
             },
         };
-        Ok(Mapping { lblk, len, kind })
+        Ok(Mapping {
+            lblk,
+            len,
+            kind,
+            filled: false,
+        })
     }
 }
 
@@ -378,6 +383,7 @@ fn mapper_answer_is_normalised() {
                     pblk: 50 + lblk,
                     boundary: false,
                 },
+                filled: false,
             })
         },
     );
@@ -582,6 +588,7 @@ fn mapping_clamped_by_eof_does_not_report_boundary() {
                     pblk: 500,
                     boundary: true,
                 },
+                filled: false,
             })
         },
     );
@@ -606,6 +613,7 @@ fn mapping_clamped_by_the_request_does_not_report_boundary() {
                     pblk: 500,
                     boundary: true,
                 },
+                filled: false,
             })
         },
     );
@@ -1141,6 +1149,7 @@ fn walk_merges_disk_contiguous_runs_across_mapper_answers() {
                     pblk: 100 + lblk,
                     boundary: false,
                 },
+                filled: false,
             })
         },
         |e| {
@@ -1175,6 +1184,7 @@ fn walk_merged_extent_takes_the_boundary_of_its_last_answer() {
                     pblk: 100 + lblk,
                     boundary: lblk + len == 10,
                 },
+                filled: false,
             })
         },
         |e| {
@@ -1263,6 +1273,7 @@ fn walk_mapping_clamped_by_eof_has_no_boundary() {
                     pblk: 500,
                     boundary: true,
                 },
+                filled: false,
             })
         },
         |e| {
@@ -1486,7 +1497,7 @@ fn assert_agrees_with_plan(got: &[Extent], p: FolioPlan, blocks: u64) {
                 "{got:?}"
             );
         }
-        FolioPlan::Confused(Confusion::HasBuffers) => unreachable!(),
+        FolioPlan::Confused(Confusion::HasBuffers | Confusion::Filled) => unreachable!(),
     }
 }
 
@@ -1740,4 +1751,23 @@ fn split_folio_pieces_continue_the_bio_across_a_hole() {
         [(0, 48), (20, 28), (24, 24), (16, 32), (20, 28), (24, 24)]
     );
     assert_eq!(cache.calls(), 6);
+}
+
+#[test]
+fn a_mapping_the_mapper_already_filled_takes_the_buffer_head_path() {
+    // fs/mpage.c: get_block returned an uptodate buffer -> "confused".
+    let mut cache = MapCache::default();
+    let span = FolioSpan::new(0, 4096, 1 << 20, 10, 1, 4096);
+    let plan = plan_folio(span, false, &mut cache, |lblk, max| {
+        Ok::<_, IoError>(Mapping {
+            lblk,
+            len: max,
+            kind: MapKind::Mapped {
+                pblk: 500,
+                boundary: false,
+            },
+            filled: lblk <= 2 && 2 < lblk + max,
+        })
+    });
+    assert_eq!(plan, Ok(FolioPlan::Confused(Confusion::Filled)));
 }
