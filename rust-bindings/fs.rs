@@ -361,10 +361,10 @@ impl<T: FileSystem> Tables<T> {
     /// Called by the VFS as `free_inode`, an RCU grace period after the
     /// inode was evicted: no RCU path walk can still see it.
     unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
-        // SAFETY: our data goes only now, since a fast symlink's `i_link`
-        // points into it and RCU walkers read `i_link` without references.
-        // We have no `alloc_inode`, so the inode itself goes back to the
-        // VFS's cache with `free_inode_nonrcu`.
+        // Our data goes only now, since a fast symlink's `i_link` points into
+        // it and RCU walkers read `i_link` without references. We have no
+        // `alloc_inode`, so the inode goes back with `free_inode_nonrcu`.
+        // SAFETY: the grace period has passed; nothing else uses the inode.
         unsafe {
             free_inode_box::<T>(inode);
             bindings::free_inode_nonrcu(inode);
