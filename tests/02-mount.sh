@@ -26,11 +26,24 @@ for bs in 1024 2048 4096; do
 		rm_fsck "$img"
 done
 
+# try_mount DESC ERRNO DEV ro|rw: the mount fails with ERRNO and prints
+# exactly one rext2 line (two tests).
+try_mount() {
+	local desc=$1 want=$2 dev=$3 mode=$4 err lines
+	rm_mark
+	err=$($SYS mount "$dev" "$mnt" rext2 "$mode")
+	lines=$(rm_rext2_lines)
+	ktap_check "$desc: mount fails with $want (got $err)" [ "$err" = "$want" ]
+	ktap_check "$desc: exactly one rext2 line in dmesg (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
+	[ "$err" = OK ] && umount "$mnt"
+	return 0
+}
+
 # refuse NAME ERRNO PATCH...: make a fresh 4 KiB-block image, apply the patch
 # (sys.py poke arguments: OFFSET FMT VALUE, offsets from the image's start),
 # and expect ERRNO and one rext2 line.
 refuse() {
-	local name=$1 want=$2 img=$WORK/refuse.img dev err lines
+	local name=$1 want=$2 img=$WORK/refuse.img dev
 	shift 2
 	rm_mkfs "$img" 4096 16M
 	while [ $# -gt 0 ]; do
@@ -38,12 +51,7 @@ refuse() {
 		shift 3
 	done
 	dev=$(rm_loop "$img" ro)
-	rm_mark
-	err=$($SYS mount "$dev" "$mnt" rext2 ro)
-	lines=$(rm_rext2_lines)
-	ktap_check "$name: mount fails with $want (got $err)" [ "$err" = "$want" ]
-	ktap_check "$name: exactly one rext2 line in dmesg (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
-	[ "$err" = OK ] && umount "$mnt"
+	try_mount "$name" "$want" "$dev" ro
 	losetup -d "$dev"
 }
 
@@ -60,24 +68,14 @@ img=$WORK/small.img
 rm_mkfs "$img" 4096 16M
 truncate -s 8M "$img"
 dev=$(rm_loop "$img" ro)
-rm_mark
-err=$($SYS mount "$dev" "$mnt" rext2 ro)
-lines=$(rm_rext2_lines)
-ktap_check "device smaller than the file system: EINVAL (got $err)" [ "$err" = EINVAL ]
-ktap_check "device smaller: exactly one rext2 line (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
-[ "$err" = OK ] && umount "$mnt"
+try_mount "device smaller than the file system" EINVAL "$dev" ro
 losetup -d "$dev"
 
 # Read-write is refused until the write path exists.
 img=$WORK/rw.img
 rm_mkfs "$img" 4096 16M
 dev=$(rm_loop "$img")
-rm_mark
-err=$($SYS mount "$dev" "$mnt" rext2 rw)
-lines=$(rm_rext2_lines)
-ktap_check "read-write mount: EROFS (got $err)" [ "$err" = EROFS ]
-ktap_check "read-write mount: exactly one rext2 line (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
-[ "$err" = OK ] && umount "$mnt"
+try_mount "read-write mount" EROFS "$dev" rw
 mount -t rext2 -o ro "$dev" "$mnt"
 rm_mark
 mount -o remount,rw "$mnt" 2>/dev/null
