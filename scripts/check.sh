@@ -15,8 +15,10 @@ t0=$(date +%s)
 phase module
 make -s KDIR="$(rmpage_kdir debug)"
 make -s KDIR="$(rmpage_kdir debug)" CLIPPY=1 2>&1 | tee /tmp/rmpage-clippy.log
-if grep -qE '^(warning|error)' /tmp/rmpage-clippy.log; then
-	die "clippy or rustc warnings (see above)"
+# rustc and clippy start their lines with the word; objtool puts the object
+# first ("src/rmpage.o: warning: objtool: ...").
+if grep -qE '^(warning|error)|: (warning|error): objtool' /tmp/rmpage-clippy.log; then
+	die "clippy, rustc or objtool warnings (see above)"
 fi
 make -s fmt-check
 
