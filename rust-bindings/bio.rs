@@ -183,11 +183,14 @@ struct BioCtx<C: ReadCompletion> {
 
 /// Allocation flags for the engine's small allocations (a bio's context, a
 /// split folio's counter): GFP_KERNEL, as fs/mpage.c allocates for ext2's
-/// mappings; readahead may fail quietly, since its caller then reads the
-/// folio another way or leaves it for read_folio.
+/// mappings. Readahead is speculative: its allocations must neither stall
+/// in reclaim nor wake the OOM killer (fs/mpage.c gives them
+/// `__GFP_NORETRY`, which the kernel crate does not offer), and fail
+/// quietly: GFP_NOWAIT. Its caller then reads the folio through the
+/// buffer_head path or leaves it for read_folio.
 fn gfp(readahead: bool) -> kernel::alloc::Flags {
     if readahead {
-        GFP_KERNEL | __GFP_NOWARN
+        GFP_NOWAIT | __GFP_NOWARN
     } else {
         GFP_KERNEL
     }
@@ -362,6 +365,16 @@ impl<C: ReadCompletion> ReadBio<C> {
 
 impl<C: ReadCompletion> Drop for ReadBio<C> {
     fn drop(&mut self) {
+        if self.bytes == 0 {
+            // Nothing in it to fail, and no read to report: just free it.
+            // SAFETY: the bio is ours and was never submitted, and `ctx` is
+            // the box `alloc` leaked into it; neither is used again.
+            unsafe {
+                drop(KBox::from_raw(self.ctx.as_ptr()));
+                bindings::bio_put(self.bio.as_ptr());
+            }
+            return;
+        }
         // SAFETY: the bio is ours and was never submitted; completing it with
         // an error runs `read_end_io`, which fails and unlocks its folios,
         // frees the context and puts the bio.

@@ -11,10 +11,17 @@ use kernel::{bindings, prelude::*};
 
 /// A block read from the device, held in the buffer cache (`sb_bread`).
 ///
+/// Its bytes live in the block device's page cache, which can be written
+/// through the device while the filesystem is mounted
+/// (CONFIG_BLK_DEV_WRITE_MOUNTED). So they are untrusted input that may
+/// change under us: they are never lent out as a slice (a `&[u8]` promises
+/// bytes that do not change), only copied out ([`BufferHead::read`],
+/// [`BufferHead::le32s`]), and every parser checks the copy it holds.
+///
 /// # Invariants
 ///
-/// `self.0` points to an uptodate buffer_head of `size` bytes on which this
-/// object holds one reference (dropped with `brelse`).
+/// `self.bh` points to an uptodate buffer_head of `self.size` bytes on which
+/// this object holds one reference (dropped with `brelse`).
 pub(crate) struct BufferHead {
     bh: NonNull<bindings::buffer_head>,
     size: usize,
@@ -22,10 +29,7 @@ pub(crate) struct BufferHead {
 
 // SAFETY: a referenced buffer_head may be released from any thread.
 unsafe impl Send for BufferHead {}
-// SAFETY: the refcount is atomic, and we only read the data. The device may
-// still be written behind our back (CONFIG_BLK_DEV_WRITE_MOUNTED), so the
-// bytes are untrusted input: every parser copies values out and checks them,
-// and none relies on them staying the same.
+// SAFETY: the refcount is atomic, and `&self` methods only copy bytes out.
 unsafe impl Sync for BufferHead {}
 
 impl BufferHead {
@@ -45,16 +49,65 @@ impl BufferHead {
         Ok(Self { bh, size })
     }
 
-    /// The block's contents.
-    pub(crate) fn data(&self) -> &[u8] {
-        // SAFETY: the buffer is referenced and uptodate, `size` bytes long,
-        // and its page stays mapped (lowmem) for as long as we hold it.
-        unsafe {
-            core::slice::from_raw_parts(
-                ffi_ext::rmpage_bh_data(self.bh.as_ptr()).cast::<u8>(),
-                self.size,
-            )
+    /// Copies bytes `off..off + dst.len()` of the block into `dst`; `EINVAL`
+    /// if that range is not inside the block.
+    pub(crate) fn read(&self, off: usize, dst: &mut [u8]) -> Result {
+        let end = off.checked_add(dst.len()).ok_or(EINVAL)?;
+        if end > self.size {
+            return Err(EINVAL);
         }
+        // SAFETY: the buffer is referenced and uptodate, `size` bytes long
+        // (type invariant), and `off..end` lies inside it; `dst` is ours.
+        // The helper's memcpy reads the bytes as the C side does, once.
+        unsafe {
+            ffi_ext::rmpage_bh_copy(self.bh.as_ptr(), off, dst.as_mut_ptr().cast(), dst.len())
+        };
+        Ok(())
+    }
+
+    /// The little-endian `u32`s of the block from byte `off` to its end
+    /// (an array of block pointers), copied out a few at a time.
+    pub(crate) fn le32s(&self, off: usize) -> Le32s<'_> {
+        Le32s {
+            bh: self,
+            next: off.min(self.size),
+            buf: [0; LE32_CHUNK],
+            pos: 0,
+            len: 0,
+        }
+    }
+}
+
+/// Bytes [`Le32s`] copies out at once.
+const LE32_CHUNK: usize = 128;
+
+/// Iterator over the little-endian `u32`s of a [`BufferHead`].
+pub(crate) struct Le32s<'a> {
+    bh: &'a BufferHead,
+    /// Block offset of the first byte not copied yet.
+    next: usize,
+    buf: [u8; LE32_CHUNK],
+    /// Next byte of `buf` to hand out, and bytes valid in it.
+    pos: usize,
+    len: usize,
+}
+
+impl Iterator for Le32s<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.pos + 4 > self.len {
+            let n = (self.bh.size - self.next).min(LE32_CHUNK) & !3;
+            if n == 0 || self.bh.read(self.next, &mut self.buf[..n]).is_err() {
+                return None;
+            }
+            self.next += n;
+            self.pos = 0;
+            self.len = n;
+        }
+        let b = &self.buf[self.pos..self.pos + 4];
+        self.pos += 4;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
 

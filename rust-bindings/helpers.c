@@ -20,6 +20,31 @@ size_t rmpage_folio_size(struct folio *folio) { return folio_size(folio); }
 bool rmpage_folio_test_uptodate(struct folio *folio) { return folio_test_uptodate(folio); }
 void rmpage_folio_mark_uptodate(struct folio *folio) { folio_mark_uptodate(folio); }
 bool rmpage_folio_has_buffers(struct folio *folio) { return folio_buffers(folio) != NULL; }
+void rmpage_folio_get(struct folio *folio) { folio_get(folio); }
+void rmpage_folio_put(struct folio *folio) { folio_put(folio); }
+u64 rmpage_folio_index(struct folio *folio) { return folio->index; }
+bool rmpage_folio_test_locked(struct folio *folio) { return folio_test_locked(folio); }
+
+/* Whether the folio belongs to a file on a read-only super_block. */
+bool rmpage_folio_read_only(struct folio *folio)
+{
+	struct address_space *mapping = folio_mapping(folio);
+
+	return mapping && mapping->host && sb_rdonly(mapping->host->i_sb);
+}
+
+void *rmpage_kmap_local_folio(struct folio *folio, size_t offset)
+{
+	return kmap_local_folio(folio, offset);
+}
+
+void rmpage_kunmap_local(void *addr) { kunmap_local(addr); }
+
+/* An uptodate, referenced folio of the inode's page cache, or an ERR_PTR. */
+struct folio *rmpage_read_mapping_folio(struct inode *inode, u64 index)
+{
+	return read_mapping_folio(inode->i_mapping, index, NULL);
+}
 
 void rmpage_folio_zero_segment(struct folio *folio, size_t start, size_t end)
 {
@@ -82,7 +107,10 @@ struct buffer_head *rmpage_sb_bread(struct super_block *sb, sector_t block)
 }
 
 void rmpage_brelse(struct buffer_head *bh) { brelse(bh); }
-void *rmpage_bh_data(struct buffer_head *bh) { return bh->b_data; }
+void rmpage_bh_copy(struct buffer_head *bh, size_t off, void *dst, size_t len)
+{
+	memcpy(dst, bh->b_data + off, len);
+}
 size_t rmpage_bh_size(struct buffer_head *bh) { return bh->b_size; }
 
 void rmpage_bh_map(struct buffer_head *bh, struct super_block *sb, sector_t block,

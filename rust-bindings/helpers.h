@@ -29,6 +29,14 @@ bool rmpage_folio_test_uptodate(struct folio *folio);
 void rmpage_folio_mark_uptodate(struct folio *folio);
 void rmpage_folio_zero_segment(struct folio *folio, size_t start, size_t end);
 bool rmpage_folio_has_buffers(struct folio *folio);
+void rmpage_folio_get(struct folio *folio);
+void rmpage_folio_put(struct folio *folio);
+u64 rmpage_folio_index(struct folio *folio);
+bool rmpage_folio_test_locked(struct folio *folio);
+bool rmpage_folio_read_only(struct folio *folio);
+void *rmpage_kmap_local_folio(struct folio *folio, size_t offset);
+void rmpage_kunmap_local(void *addr);
+struct folio *rmpage_read_mapping_folio(struct inode *inode, u64 index);
 
 /* readahead_control */
 struct folio *rmpage_readahead_folio(struct readahead_control *rac);
@@ -46,7 +54,7 @@ void rmpage_bio_io_error(struct bio *bio);
 /* buffer_head */
 struct buffer_head *rmpage_sb_bread(struct super_block *sb, sector_t block);
 void rmpage_brelse(struct buffer_head *bh);
-void *rmpage_bh_data(struct buffer_head *bh);
+void rmpage_bh_copy(struct buffer_head *bh, size_t off, void *dst, size_t len);
 size_t rmpage_bh_size(struct buffer_head *bh);
 void rmpage_bh_map(struct buffer_head *bh, struct super_block *sb, sector_t block,
 		   size_t size, bool boundary, bool is_new);

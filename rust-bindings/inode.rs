@@ -6,6 +6,7 @@
 
 use super::{
     ffi_ext,
+    folio::Folio,
     fs::{FileSystem, Tables},
     super_block::SuperBlock,
 };
@@ -21,7 +22,8 @@ use kernel::{
 pub(crate) enum InodeKind {
     /// A regular file: data read through the filesystem's read path.
     Regular,
-    /// A directory: lookup and readdir through the filesystem.
+    /// A directory: lookup and readdir through the filesystem, its blocks
+    /// read through its page cache like file data.
     Directory,
     /// A symlink whose target is stored in the inode (NUL not included).
     FastSymlink(KVec<u8>),
@@ -75,7 +77,7 @@ pub(crate) struct InodeBox<D> {
 /// The wrapped inode is valid, belongs to a super_block of type `T` in state
 /// [`super::super_block::Ready`], and, once its `I_NEW` state is cleared, has
 /// `i_private` pointing to an `InodeBox<T::InodeData>` owned by the inode and
-/// freed by `evict_inode`. Every `&Inode<T>` handed out is of such an inode.
+/// freed by `free_inode`, an RCU grace period after eviction. Every `&Inode<T>` handed out is of such an inode.
 #[repr(transparent)]
 pub(crate) struct Inode<T: FileSystem>(Opaque<bindings::inode>, PhantomData<T>);
 
@@ -141,6 +143,21 @@ impl<T: FileSystem> Inode<T> {
         // SAFETY: `i_private` points to our InodeBox for the inode's lifetime
         // (type invariant).
         unsafe { &(*(*self.as_ptr()).i_private.cast::<InodeBox<T::InodeData>>()).data }
+    }
+
+    /// The folio of this inode's page cache that holds page `index`, read
+    /// through the filesystem's `read_folio` if it is not cached yet, and
+    /// uptodate (`read_mapping_folio`). It may start before `index` if it is
+    /// a large folio.
+    pub(crate) fn read_mapping_folio(&self, index: u64) -> Result<ARef<Folio>> {
+        // SAFETY: valid inode (type invariant) with a mapping whose
+        // operations are ours; the helper returns a referenced folio or an
+        // ERR_PTR.
+        let ptr = unsafe { ffi_ext::rmpage_read_mapping_folio(self.as_ptr().cast(), index) };
+        let ptr = kernel::error::from_err_ptr(ptr)?;
+        let ptr = NonNull::new(ptr).ok_or(EIO)?;
+        // SAFETY: we own the reference read_mapping_folio took.
+        Ok(unsafe { ARef::from_raw(ptr.cast()) })
     }
 
     /// Looks up `ino` in the inode cache or reads it.
@@ -224,6 +241,9 @@ impl<T: FileSystem> Inode<T> {
                 InodeKind::Directory => {
                     (*inode).i_op = &Tables::<T>::DIR_IOPS;
                     ffi_ext::rmpage_inode_set_fop(inode.cast(), &Tables::<T>::DIR_FOPS);
+                    // Directory blocks are read through the directory's own
+                    // page cache, as the C ext2 does.
+                    (*inode).i_data.a_ops = &Tables::<T>::AOPS;
                 }
                 InodeKind::FastSymlink(_) => {
                     (*inode).i_op = &raw const bindings::simple_symlink_inode_operations;
@@ -258,7 +278,7 @@ fn new_decode_dev(dev: u32) -> u32 {
     (major << 20) | minor
 }
 
-/// Frees what [`Inode::setup`] attached; called from `evict_inode`.
+/// Frees what [`Inode::setup`] attached; called from `free_inode`.
 ///
 /// # Safety
 ///

@@ -49,12 +49,6 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         unsafe { BlockDevice::from_raw((*self.as_ptr()).s_bdev) }
     }
 
-    /// Block size in bytes, as last set.
-    pub(crate) fn block_size(&self) -> usize {
-        // SAFETY: the super_block is valid (type invariant).
-        unsafe { (*self.as_ptr()).s_blocksize }
-    }
-
     /// Reads block `block` of the device through the buffer cache.
     pub(crate) fn bread(&self, block: u64) -> Result<BufferHead> {
         // SAFETY: valid super_block with its device open and a block size

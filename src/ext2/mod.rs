@@ -3,10 +3,11 @@
 //! rext2: the ext2 on-disk format, read-only, served through rmpage's read
 //! engine.
 //!
-//! Metadata (super block, group descriptors, inodes, indirect blocks,
-//! directories) is read through the buffer cache; file data only through the
-//! engine in [`crate::mpage`] (or, with `engine=c`, through the kernel's C
-//! fs/mpage.c with the same block mapper).
+//! Metadata (super block, group descriptors, inodes, indirect blocks) is
+//! read through the buffer cache. File data, and directory blocks (as in the
+//! C ext2), go through the page cache and the engine in [`crate::mpage`]
+//! (or, with `engine=c`, the kernel's C fs/mpage.c with the same block
+//! mapper).
 
 pub(crate) mod format;
 
@@ -29,7 +30,7 @@ use crate::{
 use format::{Corrupt, GroupDesc, PtrRun};
 use kernel::{
     debugfs,
-    page::PAGE_SIZE,
+    page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
     sync::{
         atomic::{Atomic, Relaxed},
@@ -167,13 +168,9 @@ impl BlockMap<'_> {
             let b = sbv.bread(ptr)?;
             let off = path.offsets[level] as usize * 4;
             if level + 1 < path.depth {
-                let d = b.data();
-                ptr = u64::from(u32::from_le_bytes([
-                    d[off],
-                    d[off + 1],
-                    d[off + 2],
-                    d[off + 3],
-                ]));
+                let mut p = [0u8; 4];
+                b.read(off, &mut p)?;
+                ptr = u64::from(u32::from_le_bytes(p));
             } else {
                 bh = Some((b, off));
             }
@@ -181,10 +178,8 @@ impl BlockMap<'_> {
         let Some((b, off)) = bh else {
             return Err(EUCLEAN);
         };
-        let it = b.data()[off..]
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        format::scan_ptrs(fs, it, max, max == left).map_err(|c| corrupt_inode(self.inode, c))
+        format::scan_ptrs(fs, b.le32s(off), max, max == left)
+            .map_err(|c| corrupt_inode(self.inode, c))
     }
 }
 
@@ -198,13 +193,36 @@ impl Mapper for BlockMap<'_> {
                 boundary,
             } => (len, MapKind::Mapped { pblk, boundary }),
         };
-        let filled = crate::debug_filled_block().is_some_and(|b| b >= lblk && b - lblk < len);
-        Ok(Mapping {
+        let mut m = Mapping {
             lblk,
             len,
             kind,
-            filled,
-        })
+            filled: false,
+            // Read-only: nothing is ever allocated.
+            new: false,
+        };
+        // Testing (debug_filled_block): that one block comes back in a
+        // mapping of its own, said to be filled, as a get_block that copies
+        // a block's data into the page itself answers for that block only.
+        if let Some(b) = crate::debug_filled_block().filter(|&b| b >= lblk && b - lblk < len) {
+            if b > lblk {
+                m.len = b - lblk;
+            } else {
+                m.len = 1;
+                m.filled = true;
+            }
+            if m.len < len {
+                // Cut short: the run goes on, so this is no boundary.
+                if let MapKind::Mapped { boundary, .. } = &mut m.kind {
+                    *boundary = false;
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    fn may_fill(&self) -> bool {
+        crate::debug_filled_block().is_some()
     }
 }
 
@@ -227,7 +245,9 @@ impl Rext2 {
             let Some((_, bh)) = cur.as_ref() else {
                 return Err(EIO);
             };
-            let d = GroupDesc::parse(fs, g, &bh.data()[off..]).map_err(|c| corrupt(sb, 0, c))?;
+            let mut raw = [0u8; format::DESC_SIZE];
+            bh.read(off, &mut raw)?;
+            let d = GroupDesc::parse(fs, g, &raw).map_err(|c| corrupt(sb, 0, c))?;
             groups.push(d, GFP_KERNEL)?;
         }
         Ok(groups)
@@ -249,21 +269,26 @@ impl Rext2 {
         }
     }
 
-    /// Reads directory block `idx` of `dir` through the buffer cache.
-    fn dir_block(
+    /// Calls `f` with directory block `idx` of `dir`, read through the
+    /// directory's page cache (so through the read engine), as the C ext2
+    /// reads its directories. A hole reads as zeroes, which the entry parser
+    /// refuses like any other corrupt block.
+    fn with_dir_block<R>(
         dir: &Inode<Self>,
         idx: u64,
-    ) -> Result<crate::rust_bindings::buffer_head::BufferHead> {
-        let sb = dir.super_block();
-        match (BlockMap { inode: dir }).map_run(idx, 1)? {
-            PtrRun::Mapped { pblk, .. } => sb.bread(pblk),
-            PtrRun::Hole { .. } => Err(corrupt_inode(
-                dir,
-                Corrupt::DirEntry {
-                    offset: idx << dir.blkbits(),
-                },
-            )),
-        }
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<R> {
+        let blkbits = dir.blkbits();
+        let byte = idx << blkbits;
+        let page = byte >> PAGE_SHIFT;
+        let folio = dir.read_mapping_folio(page)?;
+        // A large folio may begin before the page we asked for.
+        let n = usize::try_from(page.checked_sub(folio.index()).ok_or(EIO)?)?;
+        // Blocks are at most a page (the super block check sees to it) and
+        // aligned to their size, so a block never straddles two pages.
+        let off = (byte as usize) & (PAGE_SIZE - 1);
+        let range = off..off + (1usize << blkbits);
+        folio.with_page(n, |p| f(p.get(range).ok_or(EIO)?))?
     }
 
     fn has_filetype(sb: &SuperBlock<Self>) -> bool {
@@ -289,10 +314,11 @@ impl FileSystem for Rext2 {
         sb.set_block_size(1024).inspect_err(|_| {
             pr_err!("rext2: {}: device cannot do 1 KiB blocks\n", sb.id());
         })?;
-        let fs = {
-            let bh = sb.bread(1)?;
-            format::SuperBlock::parse(bh.data(), PAGE_SIZE as u64).map_err(|c| corrupt(sb, 0, c))?
-        };
+        // The super block is 1024 bytes, copied out of the buffer cache.
+        let mut raw = KVec::from_elem(0u8, 1024, GFP_KERNEL)?;
+        sb.bread(1)?.read(0, &mut raw)?;
+        let fs =
+            format::SuperBlock::parse(&raw, PAGE_SIZE as u64).map_err(|c| corrupt(sb, 0, c))?;
         fs.check_device(sb.bdev().nr_bytes())
             .map_err(|c| corrupt(sb, 0, c))?;
         if fs.block_size() != 1024 {
@@ -304,9 +330,9 @@ impl FileSystem for Rext2 {
                 );
             })?;
             // Re-read at the new size and make sure it is the same image.
-            let bh = sb.bread(0)?;
-            let again = format::SuperBlock::parse(&bh.data()[1024..2048], PAGE_SIZE as u64)
-                .map_err(|c| corrupt(sb, 0, c))?;
+            sb.bread(0)?.read(1024, &mut raw)?;
+            let again =
+                format::SuperBlock::parse(&raw, PAGE_SIZE as u64).map_err(|c| corrupt(sb, 0, c))?;
             if again != fs {
                 pr_err!("rext2: {}: super block changed while mounting\n", sb.id());
                 return Err(EINVAL);
@@ -357,11 +383,12 @@ impl FileSystem for Rext2 {
         let (group, off) = fs.inode_location(ino).map_err(|c| corrupt(sb, ino, c))?;
         let gd = info.groups.get(group as usize).ok_or(EUCLEAN)?;
         let blk = u64::from(gd.inode_table) + (off >> fs.blkbits);
-        let bh = sb.bread(blk)?;
         let at = (off & (fs.block_size() - 1)) as usize;
-        let raw = format::Inode::parse(&bh.data()[at..at + fs.inode_size as usize])
-            .map_err(|c| corrupt(sb, ino, c))?;
-        drop(bh);
+        // The fields rext2 reads are in the first 128 bytes of every inode
+        // size the format allows.
+        let mut bytes = [0u8; 128];
+        sb.bread(blk)?.read(at, &mut bytes)?;
+        let raw = format::Inode::parse(&bytes).map_err(|c| corrupt(sb, ino, c))?;
         if raw.links == 0 || raw.dtime != 0 {
             // A deleted inode reached through a directory entry.
             return Err(corrupt(sb, ino, Corrupt::InodeNumber(ino)));
@@ -429,19 +456,23 @@ impl FileSystem for Rext2 {
         }
         let sb = dir.super_block();
         let filetype = Self::has_filetype(sb);
-        let bs = sb.block_size() as u64;
-        let nblocks = dir.size() / bs;
+        let bits = dir.blkbits();
+        let nblocks = dir.size() >> bits;
         for idx in 0..nblocks {
-            let bh = Self::dir_block(dir, idx)?;
-            let data = bh.data();
-            let mut off = 0usize;
-            while off < data.len() {
-                let e = format::dir_entry(data, off, idx * bs, filetype)
-                    .map_err(|c| corrupt_inode(dir, c))?;
-                if e.ino != 0 && e.name == name {
-                    return Ok(Some(u64::from(e.ino)));
+            let found = Self::with_dir_block(dir, idx, |data| {
+                let mut off = 0usize;
+                while off < data.len() {
+                    let e = format::dir_entry(data, off, idx << bits, filetype)
+                        .map_err(|c| corrupt_inode(dir, c))?;
+                    if e.ino != 0 && e.name == name {
+                        return Ok(Some(u64::from(e.ino)));
+                    }
+                    off += e.rec_len;
                 }
-                off += e.rec_len;
+                Ok(None)
+            })?;
+            if found.is_some() {
+                return Ok(found);
             }
         }
         Ok(None)
@@ -450,39 +481,48 @@ impl FileSystem for Rext2 {
     fn readdir(dir: &Inode<Self>, ctx: &mut DirEmitter<'_>) -> Result {
         let sb = dir.super_block();
         let filetype = Self::has_filetype(sb);
-        let bs = sb.block_size() as u64;
+        // Block sizes are powers of two: shifts and masks, no division.
+        let bits = dir.blkbits();
         let size = dir.size();
         let Ok(mut pos) = u64::try_from(ctx.pos()) else {
             return Ok(());
         };
         while pos < size {
-            let idx = pos / bs;
-            let bh = Self::dir_block(dir, idx)?;
-            let data = bh.data();
-            let want = (pos % bs) as usize;
-            // Entries are found by walking from the block's start: a position
-            // inside an entry (after a concurrent change) moves to the next.
-            let mut off = 0usize;
-            while off < data.len() {
-                let e = format::dir_entry(data, off, idx * bs, filetype)
-                    .map_err(|c| corrupt_inode(dir, c))?;
-                if off >= want {
-                    // The position names the entry being emitted: if the
-                    // caller's buffer is full, the next call starts here.
-                    ctx.set_pos((idx * bs + off as u64) as i64);
-                    if e.ino != 0 && !ctx.emit(e.name, u64::from(e.ino), format::dtype(e.file_type))
-                    {
-                        return Ok(());
+            let idx = pos >> bits;
+            let base = idx << bits;
+            let want = (pos - base) as usize;
+            let full = Self::with_dir_block(dir, idx, |data| {
+                // Entries are found by walking from the block's start: a
+                // position inside an entry (after a concurrent change) moves
+                // to the next.
+                let mut off = 0usize;
+                while off < data.len() {
+                    let e = format::dir_entry(data, off, base, filetype)
+                        .map_err(|c| corrupt_inode(dir, c))?;
+                    if off >= want {
+                        // The position names the entry being emitted: if the
+                        // caller's buffer is full, the next call starts here.
+                        ctx.set_pos((base + off as u64) as i64);
+                        if e.ino != 0
+                            && !ctx.emit(e.name, u64::from(e.ino), format::dtype(e.file_type))
+                        {
+                            return Ok(true);
+                        }
+                    }
+                    off += e.rec_len;
+                    // Past an emitted entry: a corrupt entry after it then
+                    // fails the next call, instead of repeating what was
+                    // emitted.
+                    if off >= want {
+                        ctx.set_pos((base + off as u64) as i64);
                     }
                 }
-                off += e.rec_len;
-                // Past an emitted entry: a corrupt entry after it then fails
-                // the next call, instead of repeating what was emitted.
-                if off >= want {
-                    ctx.set_pos((idx * bs + off as u64) as i64);
-                }
+                Ok(false)
+            })?;
+            if full {
+                return Ok(());
             }
-            pos = (idx + 1) * bs;
+            pos = base + (1 << bits);
             ctx.set_pos(pos as i64);
         }
         Ok(())

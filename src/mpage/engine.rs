@@ -23,6 +23,14 @@ pub(crate) trait Mapper {
     /// Maps logical block `lblk` and up to `max_blocks - 1` blocks after it.
     /// The answer starts at `lblk` and covers at least one block.
     fn map(&self, lblk: u64, max_blocks: u64) -> Result<Mapping>;
+
+    /// Whether [`Mapper::map`] may answer [`Mapping::filled`]. A folio with
+    /// a filled block must go to the buffer_head path whole, so the large
+    /// folios of such a mapper are never read in pieces: the engine decides
+    /// that before it has seen every block of the folio.
+    fn may_fill(&self) -> bool {
+        false
+    }
 }
 
 /// One file to read from: its geometry, its mapper, its mount's device and
@@ -112,7 +120,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             // A large folio would go to the buffer_head path whole, one bio
             // per block: read it in pieces instead.
             Ok(FolioPlan::Confused(Confusion::Discontiguous | Confusion::HoleThenData))
-                if size > PAGE_SIZE =>
+                if size > PAGE_SIZE && !t.mapper.may_fill() =>
             {
                 self.read_split(folio, span, pages_left)
             }
@@ -144,8 +152,9 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
                                 t.stats.clone(),
                             ) {
                                 Some(bio) => self.bio.insert(bio),
-                                // Only readahead allocations can fail; read
-                                // this folio the slow way, like mpage.c.
+                                // No bio (readahead gives up at once when
+                                // memory is short): read this folio the slow
+                                // way, like mpage.c.
                                 None => {
                                     self.planner.closed();
                                     return self.fall_back(folio);
@@ -196,7 +205,13 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
         let res = walk_extents(
             span,
             &mut cache,
-            |lblk, max| t.mapper.map(lblk, max),
+            // `may_fill` kept filled mappings away from here; a mapper that
+            // returns one anyway gets the folio failed, not misread.
+            |lblk, max| {
+                t.mapper
+                    .map(lblk, max)
+                    .and_then(|m| if m.filled { Err(EIO) } else { Ok(m) })
+            },
             |e| {
                 let start = (e.first << t.blkbits) as usize;
                 let end = ((e.first + e.len) << t.blkbits) as usize;
@@ -216,8 +231,12 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
         );
         Stats::inc(&t.stats.map_calls, cache.calls() - calls);
         self.cache = cache;
-        if res.is_err() {
-            Stats::inc(&t.stats.read_errors, 1);
+        if let Err(e) = res {
+            // Short of memory, readahead just stops; anything else is an
+            // error of the mapping.
+            if e != ENOMEM {
+                Stats::inc(&t.stats.read_errors, 1);
+            }
             b.fail();
         }
         // The builder's end: the folio ends when its last piece completes.
@@ -278,6 +297,10 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
 
     /// The buffer_head path, for folios one bio segment cannot describe.
     /// The open bio goes first, so the disk sees reads in file order.
+    ///
+    /// Returns an error if the folio visibly failed before the path
+    /// returned (its mapper calls failed), so that readahead stops as it
+    /// does after a failed mapping of our own.
     fn fall_back(&mut self, folio: LockedFolio) -> Result {
         self.submit();
         self.planner.closed();
@@ -288,8 +311,20 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             return Ok(());
         }
         Stats::inc(&self.t.stats.fallbacks, 1);
+        // Once handed over the folio is no longer ours, and may be unlocked
+        // and even reclaimed before the call returns: a reference of our
+        // own keeps it there to look at.
+        let folio_ref = folio.get();
         // The buffer_head path reports its errors on the folio itself.
         let _ = (self.t.fallback)(folio);
+        // Unlocked but not uptodate: the read has already failed, which for
+        // block_read_full_folio means get_block failed on every block it
+        // tried to map (or its I/O failed at once). fs/mpage.c's readahead
+        // stops on the same test.
+        if !folio_ref.is_locked() && !folio_ref.is_uptodate() {
+            Stats::inc(&self.t.stats.read_errors, 1);
+            return Err(EIO);
+        }
         Ok(())
     }
 }

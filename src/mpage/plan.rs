@@ -39,6 +39,11 @@ pub(crate) struct Mapping {
     /// (fs/mpage.c: `get_block` returned an uptodate buffer). The folio then
     /// takes the buffer_head path, which knows block by block what is valid.
     pub(crate) filled: bool,
+    /// The mapper allocated these blocks just now (BH_New): the disk holds
+    /// whatever was there before, never this file's data, so a read zeroes
+    /// them instead of reading them (as iomap does for IOMAP_F_NEW). Only an
+    /// allocating mapper returns it; for reads it makes the run a hole.
+    pub(crate) new: bool,
 }
 
 impl Mapping {
@@ -83,6 +88,9 @@ impl MapCache {
             }
         }
         m.len = m.len.max(1);
+        if m.new {
+            m.kind = MapKind::Hole;
+        }
         self.last = Some(m);
         Ok(m)
     }

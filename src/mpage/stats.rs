@@ -31,7 +31,7 @@ pub(crate) struct Stats {
     /// Calls to the block mapper.
     pub(crate) map_calls: Atomic<u64>,
     /// Bios that completed with an error, plus folios failed by a mapping
-    /// error.
+    /// error (ours, or the buffer_head path's).
     pub(crate) read_errors: Atomic<u64>,
 }
 

@@ -118,6 +118,7 @@ impl FakeMap {
             len,
             kind,
             filled: false,
+            new: false,
         })
     }
 }
@@ -384,6 +385,7 @@ fn mapper_answer_is_normalised() {
                     boundary: false,
                 },
                 filled: false,
+                new: false,
             })
         },
     );
@@ -589,6 +591,7 @@ fn mapping_clamped_by_eof_does_not_report_boundary() {
                     boundary: true,
                 },
                 filled: false,
+                new: false,
             })
         },
     );
@@ -614,6 +617,7 @@ fn mapping_clamped_by_the_request_does_not_report_boundary() {
                     boundary: true,
                 },
                 filled: false,
+                new: false,
             })
         },
     );
@@ -1150,6 +1154,7 @@ fn walk_merges_disk_contiguous_runs_across_mapper_answers() {
                     boundary: false,
                 },
                 filled: false,
+                new: false,
             })
         },
         |e| {
@@ -1185,6 +1190,7 @@ fn walk_merged_extent_takes_the_boundary_of_its_last_answer() {
                     boundary: lblk + len == 10,
                 },
                 filled: false,
+                new: false,
             })
         },
         |e| {
@@ -1274,6 +1280,7 @@ fn walk_mapping_clamped_by_eof_has_no_boundary() {
                     boundary: true,
                 },
                 filled: false,
+                new: false,
             })
         },
         |e| {
@@ -1767,7 +1774,78 @@ fn a_mapping_the_mapper_already_filled_takes_the_buffer_head_path() {
                 boundary: false,
             },
             filled: lblk <= 2 && 2 < lblk + max,
+            new: false,
         })
     });
     assert_eq!(plan, Ok(FolioPlan::Confused(Confusion::Filled)));
+}
+
+// ---------------------------------------------------------------------------
+// Blocks the mapper allocated just now (BH_New) read as zeroes
+
+/// A mapper over 1 KiB blocks of one contiguous extent from device block
+/// 700, whose blocks `new_from..new_to` it reports as just allocated.
+fn map_with_new_blocks(
+    new_from: u64,
+    new_to: u64,
+) -> impl FnMut(u64, u64) -> Result<Mapping, IoError> {
+    move |lblk, max| {
+        let new = (new_from..new_to).contains(&lblk);
+        // A run is one kind: it stops where newness changes.
+        let end = if new {
+            new_to
+        } else if lblk < new_from {
+            new_from
+        } else {
+            u64::MAX
+        };
+        Ok(Mapping {
+            lblk,
+            len: (end - lblk).min(max),
+            kind: MapKind::Mapped {
+                pblk: 700 + lblk,
+                boundary: false,
+            },
+            filled: false,
+            new,
+        })
+    }
+}
+
+#[test]
+fn a_folio_of_new_blocks_is_zeroed_without_io() {
+    let mut cache = MapCache::default();
+    let s = span(0, 4 * KIB, MIB, 10, 1);
+    let plan = plan_folio(s, false, &mut cache, map_with_new_blocks(0, 4));
+    assert_eq!(plan, Ok(FolioPlan::AllHoles));
+}
+
+#[test]
+fn data_then_new_blocks_reads_the_data_and_zeroes_the_rest() {
+    let mut cache = MapCache::default();
+    let s = span(0, 4 * KIB, MIB, 10, 1);
+    let plan = plan_folio(s, false, &mut cache, map_with_new_blocks(2, 4));
+    assert_eq!(plan, Ok(read(700, 2)));
+}
+
+#[test]
+fn new_blocks_then_data_is_confused_like_a_hole_then_data() {
+    let mut cache = MapCache::default();
+    let s = span(0, 4 * KIB, MIB, 10, 1);
+    let plan = plan_folio(s, false, &mut cache, map_with_new_blocks(0, 1));
+    assert_eq!(plan, Ok(FolioPlan::Confused(Confusion::HoleThenData)));
+}
+
+#[test]
+fn walk_reads_new_blocks_as_a_hole_between_data() {
+    let mut cache = MapCache::default();
+    let s = span(0, 16 * KIB, MIB, 10, 4);
+    let mut got = Vec::new();
+    let res = walk_extents(s, &mut cache, map_with_new_blocks(5, 9), |e| {
+        got.push(e);
+        Ok::<_, IoError>(())
+    });
+    assert_eq!(res, Ok(()));
+    // The disk is contiguous across the new blocks, yet they are not read.
+    assert_eq!(got, [mapped(0, 5, 700), hole(5, 4), mapped(9, 7, 709)]);
 }
