@@ -34,9 +34,7 @@ for bs in 1024 2048 4096; do
 	ktap_check "bs $bs: C ext2 reads the fixture identical to its source" cmp -s "$WORK/want" "$WORK/ext2-$bs"
 
 	for engine in rust c; do
-		echo $engine > $param
-		mount -t rext2 -o ro "$dev" "$mnt"
-		rm_drop_caches
+		rm_mount_cold $engine "$dev" "$mnt"
 		$MANIFEST "$mnt" > "$WORK/got"
 		ktap_check "bs $bs, $engine engine: every file's sha256, size and symlink target equal the source" \
 			cmp -s "$WORK/want" "$WORK/got"

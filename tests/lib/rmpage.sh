@@ -33,7 +33,33 @@ rm_rext2_last() { dmesg | tail -n +$((RM_MARK + 1)) | grep 'rext2:' | tail -n 1;
 
 rm_drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
+# rm_mount_cold ENGINE DEV DIR: mount DEV read-only as rext2 at DIR with
+# ENGINE (rust|c) reading its data, then drop the caches.
+rm_mount_cold() {
+	echo "$1" > /sys/module/rmpage/parameters/engine
+	mount -t rext2 -o ro "$2" "$3"
+	rm_drop_caches
+}
+
 # rm_stat MNTDEV NAME: a counter of the mount on MNTDEV (e.g. loop0).
 rm_stat() {
 	awk -v k="$2" '$1 == k { print $2 }' "/sys/kernel/debug/rext2/$1/stats"
+}
+
+# rm_trace_bios DEV COMMAND...: runs COMMAND (its output discarded) with the
+# block layer's block_bio_queue tracepoint on DEV, and prints one line for
+# each bio queued on DEV meanwhile: "sector sectors rwbs".
+rm_trace_bios() {
+	local dev=$1 tr=/sys/kernel/debug/tracing major minor
+	shift
+	major=$((16#$(stat -c %t "$dev"))) minor=$((16#$(stat -c %T "$dev")))
+	echo 0 > $tr/tracing_on
+	echo > $tr/trace
+	echo "dev == $(( (major << 20) | minor ))" > $tr/events/block/block_bio_queue/filter
+	echo 1 > $tr/events/block/block_bio_queue/enable
+	echo 1 > $tr/tracing_on
+	"$@" > /dev/null
+	echo 0 > $tr/tracing_on
+	echo 0 > $tr/events/block/block_bio_queue/enable
+	awk '{ for (i = 1; i < NF; i++) if ($i == "block_bio_queue:") { print $(i + 3), $(i + 5), $(i + 2); break } }' $tr/trace
 }
