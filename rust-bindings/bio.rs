@@ -112,11 +112,15 @@ pub(crate) struct SplitBuilder {
 
 impl SplitBuilder {
     /// Takes over `folio`'s unlocking. Gives the folio back if the small
-    /// allocation fails.
+    /// allocation fails, or if the folio is uptodate (its bytes must not be
+    /// written: see [`LockedFolio`]).
     pub(crate) fn new(
         folio: LockedFolio,
         readahead: bool,
     ) -> core::result::Result<Self, LockedFolio> {
+        if folio.is_uptodate() {
+            return Err(folio);
+        }
         let size = folio.size();
         let Ok(split) = Arc::new(
             SplitFolio {
@@ -274,14 +278,16 @@ impl<C: ReadCompletion> ReadBio<C> {
     }
 
     /// Adds `len` bytes of `folio`, from `offset`, to the bio. On success the
-    /// bio owns the folio; if the bio is full, the folio comes back.
+    /// bio owns the folio; if the bio is full, the folio comes back, as does
+    /// an uptodate folio (the device must not write its bytes: see
+    /// [`LockedFolio`]).
     pub(crate) fn add_folio(
         &mut self,
         folio: LockedFolio,
         len: usize,
         offset: usize,
     ) -> core::result::Result<(), LockedFolio> {
-        if len == 0 || offset.saturating_add(len) > folio.size() {
+        if len == 0 || offset.saturating_add(len) > folio.size() || folio.is_uptodate() {
             return Err(folio);
         }
         // SAFETY: the bio is ours and unsubmitted (type invariant); the folio

@@ -129,11 +129,12 @@ impl Folio {
         // SAFETY: the folio is valid and `offset` lies inside it.
         let addr = unsafe { ffi_ext::rmpage_kmap_local_folio(self.as_ptr(), offset) };
         // SAFETY: `addr` maps the `PAGE_SIZE` bytes of page `n` until the
-        // kunmap below. The folio is uptodate and its file is on a read-only
-        // super_block (checked above), which stays read-only: the
-        // filesystems built on these abstractions refuse read-write
-        // remounts (`Tables::reconfigure`). So nothing writes these bytes
-        // while we read them.
+        // kunmap below. The folio is uptodate, and nothing in this crate
+        // writes an uptodate folio (`LockedFolio`). Its file is on a
+        // read-only super_block (checked above), which stays read-only: the
+        // filesystems built on these abstractions refuse read-write remounts
+        // (`Tables::reconfigure`), so no write path touches it either. So
+        // nothing writes these bytes while we read them.
         let bytes = unsafe { core::slice::from_raw_parts(addr.cast::<u8>(), PAGE_SIZE) };
         let r = f(bytes);
         // SAFETY: `addr` came from kmap_local_folio above, and every mapping
@@ -152,7 +153,9 @@ impl Folio {
 /// bio or to the buffer_head path) consumes it, and nothing may touch the folio
 /// after that. It is deliberately neither `Clone` nor `Copy`. It derefs to
 /// [`Folio`] for what any referenced folio offers; [`LockedFolio::get`] takes
-/// a reference that outlives the lock.
+/// a reference that outlives the lock. Nothing writes the bytes of a folio
+/// that is already uptodate (zeroing, or a bio reading into it): readers of
+/// uptodate folios do not take the lock.
 ///
 /// # Invariants
 ///
@@ -211,10 +214,12 @@ impl LockedFolio {
     /// Zeroes bytes `start..end` of the folio.
     ///
     /// The range is clamped to the folio, so a caller cannot write outside it.
+    /// An uptodate folio is left alone: its bytes are the file's, and
+    /// [`Folio::with_page`] lets others read them without the lock.
     pub(crate) fn zero_range(&mut self, start: usize, end: usize) {
         let size = self.size();
         let end = end.min(size);
-        if start >= end {
+        if start >= end || self.is_uptodate() {
             return;
         }
         // SAFETY: the folio is valid and locked by us, and `start < end <=

@@ -9,6 +9,7 @@
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/pagemap.h>
+#include <linux/rcupdate.h>
 #include <linux/moduleparam.h>
 #include <linux/module.h>
 #include <linux/statfs.h>
@@ -25,12 +26,25 @@ void rmpage_folio_put(struct folio *folio) { folio_put(folio); }
 u64 rmpage_folio_index(struct folio *folio) { return folio->index; }
 bool rmpage_folio_test_locked(struct folio *folio) { return folio_test_locked(folio); }
 
-/* Whether the folio belongs to a file on a read-only super_block. */
+/*
+ * Whether the folio belongs to a file on a read-only super_block. A folio
+ * reference does not pin its inode, which truncation and eviction may free
+ * meanwhile: inodes and super_blocks are freed after an RCU grace period, so
+ * the chain is followed under rcu_read_lock.
+ */
 bool rmpage_folio_read_only(struct folio *folio)
 {
-	struct address_space *mapping = folio_mapping(folio);
+	struct address_space *mapping;
+	struct inode *host;
+	bool ro = false;
 
-	return mapping && mapping->host && sb_rdonly(mapping->host->i_sb);
+	rcu_read_lock();
+	mapping = folio_mapping(folio);
+	host = mapping ? READ_ONCE(mapping->host) : NULL;
+	if (host)
+		ro = sb_rdonly(host->i_sb);
+	rcu_read_unlock();
+	return ro;
 }
 
 void *rmpage_kmap_local_folio(struct folio *folio, size_t offset)
@@ -40,10 +54,18 @@ void *rmpage_kmap_local_folio(struct folio *folio, size_t offset)
 
 void rmpage_kunmap_local(void *addr) { kunmap_local(addr); }
 
-/* An uptodate, referenced folio of the inode's page cache, or an ERR_PTR. */
+/*
+ * An uptodate, referenced folio of the inode's page cache, or an ERR_PTR.
+ * Inodes without a read_folio (device nodes, fast symlinks) have no page
+ * cache to read.
+ */
 struct folio *rmpage_read_mapping_folio(struct inode *inode, u64 index)
 {
-	return read_mapping_folio(inode->i_mapping, index, NULL);
+	struct address_space *mapping = inode->i_mapping;
+
+	if (!mapping->a_ops->read_folio || index > ULONG_MAX)
+		return ERR_PTR(-EINVAL);
+	return read_mapping_folio(mapping, index, NULL);
 }
 
 void rmpage_folio_zero_segment(struct folio *folio, size_t start, size_t end)

@@ -148,11 +148,11 @@ impl<T: FileSystem> Inode<T> {
     /// The folio of this inode's page cache that holds page `index`, read
     /// through the filesystem's `read_folio` if it is not cached yet, and
     /// uptodate (`read_mapping_folio`). It may start before `index` if it is
-    /// a large folio.
+    /// a large folio. `EINVAL` for an inode without page cache reads (a
+    /// device node or fast symlink).
     pub(crate) fn read_mapping_folio(&self, index: u64) -> Result<ARef<Folio>> {
-        // SAFETY: valid inode (type invariant) with a mapping whose
-        // operations are ours; the helper returns a referenced folio or an
-        // ERR_PTR.
+        // SAFETY: valid inode (type invariant); the helper refuses mappings
+        // without `read_folio` and returns a referenced folio or an ERR_PTR.
         let ptr = unsafe { ffi_ext::rmpage_read_mapping_folio(self.as_ptr().cast(), index) };
         let ptr = kernel::error::from_err_ptr(ptr)?;
         let ptr = NonNull::new(ptr).ok_or(EIO)?;

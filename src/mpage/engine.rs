@@ -81,12 +81,20 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
     /// Reads one folio (fs/mpage.c's `do_mpage_readpage`). `pages_left`
     /// counts the pages of the request from this folio on.
     ///
-    /// Returns an error only if the folio was failed right here (its blocks
-    /// could not be mapped): readahead then stops, since the following
-    /// folios would most likely fail the same way, each after a slow mapper
-    /// call (the C engine learnt this in 2025).
+    /// Returns an error if the folio failed before this returned (its
+    /// blocks could not be mapped, here or on the buffer_head path):
+    /// readahead then stops, since the following folios would most likely
+    /// fail the same way, each after a slow mapper call (the C engine learnt
+    /// this in 2025). Readahead also stops with `ENOMEM`, the folio left
+    /// unread, when memory for its I/O is short.
     fn read_one(&mut self, folio: LockedFolio, pages_left: u64) -> Result {
         let t = self.t;
+        if folio.is_uptodate() {
+            // The page cache never asks for this, but an uptodate folio may
+            // have readers that do not lock it: its bytes must not change.
+            folio.unlock();
+            return Ok(());
+        }
         let size = folio.size();
         let span = FolioSpan::new(
             folio.pos(),
@@ -96,10 +104,19 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             pages_left,
             PAGE_SIZE as u64,
         );
+        // A large folio that mpage would hand whole to the buffer_head path
+        // (one bio per block) is read in pieces instead, unless the mapper
+        // may say it filled blocks itself: those folios must go to the
+        // buffer_head path whole, as in mpage.
+        let may_split = size > PAGE_SIZE && !t.mapper.may_fill();
         let calls = self.cache.calls();
-        let plan = plan_folio(span, folio.has_buffers(), &mut self.cache, |lblk, max| {
-            t.mapper.map(lblk, max)
-        });
+        let plan = plan_folio(
+            span,
+            folio.has_buffers(),
+            may_split,
+            &mut self.cache,
+            |lblk, max| t.mapper.map(lblk, max),
+        );
         Stats::inc(&t.stats.map_calls, self.cache.calls() - calls);
 
         match plan {
@@ -117,13 +134,9 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
                 folio.finish_uptodate();
                 Ok(())
             }
-            // A large folio would go to the buffer_head path whole, one bio
-            // per block: read it in pieces instead.
-            Ok(FolioPlan::Confused(Confusion::Discontiguous | Confusion::HoleThenData))
-                if size > PAGE_SIZE && !t.mapper.may_fill() =>
-            {
-                self.read_split(folio, span, pages_left)
-            }
+            Ok(FolioPlan::Confused(
+                Confusion::Discontiguous | Confusion::HoleThenData | Confusion::Boundary,
+            )) if may_split => self.read_split(folio, span, pages_left),
             Ok(FolioPlan::Confused(_)) => self.fall_back(folio),
             Ok(FolioPlan::Read {
                 pblk,
@@ -152,13 +165,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
                                 t.stats.clone(),
                             ) {
                                 Some(bio) => self.bio.insert(bio),
-                                // No bio (readahead gives up at once when
-                                // memory is short): read this folio the slow
-                                // way, like mpage.c.
-                                None => {
-                                    self.planner.closed();
-                                    return self.fall_back(folio);
-                                }
+                                None => return self.short_of_memory(folio),
                             }
                         }
                     };
@@ -197,7 +204,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
         let t = self.t;
         let mut b = match SplitBuilder::new(folio, self.readahead) {
             Ok(b) => b,
-            Err(folio) => return self.fall_back(folio),
+            Err(folio) => return self.short_of_memory(folio),
         };
         Stats::inc(&t.stats.split_folios, 1);
         let mut cache = core::mem::take(&mut self.cache);
@@ -295,6 +302,23 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
         Ok(())
     }
 
+    /// A small allocation for `folio`'s I/O failed. Readahead, which is
+    /// speculative and allocates without reclaim, gives the folio back
+    /// unread and stops: read_folio reads it when someone wants it, and
+    /// allocates as it must. Reading it through the buffer_head path instead
+    /// (as fs/mpage.c does when a bio allocation fails) would take a
+    /// buffer_head per block with __GFP_NOFAIL, just when memory is short.
+    /// read_folio itself does take that path.
+    fn short_of_memory(&mut self, folio: LockedFolio) -> Result {
+        if !self.readahead {
+            return self.fall_back(folio);
+        }
+        self.submit();
+        self.planner.closed();
+        folio.unlock();
+        Err(ENOMEM)
+    }
+
     /// The buffer_head path, for folios one bio segment cannot describe.
     /// The open bio goes first, so the disk sees reads in file order.
     ///
@@ -344,8 +368,9 @@ pub(crate) fn readahead<M: Mapper>(t: &ReadTarget<'_, M>, ra: &mut Readahead<'_>
     while let Some(folio) = ra.next_folio() {
         let left = ra.pages_left() as u64;
         if st.read_one(folio, left).is_err() {
-            // Stop: the folios not taken are unlocked by the page cache and
-            // read again through read_folio only if someone wants them.
+            // Stop (a failed mapping or read, or no memory): the folios not
+            // taken are unlocked by the page cache and read again through
+            // read_folio only if someone wants them.
             break;
         }
     }

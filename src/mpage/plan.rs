@@ -112,6 +112,12 @@ pub(crate) enum Confusion {
     Discontiguous,
     /// The mapper says it already filled some of the folio's blocks.
     Filled,
+    /// Only for a folio that may be read in pieces: a mapping ends at a
+    /// BH_Boundary inside the folio. Mapping the next block reads metadata,
+    /// and the data before the boundary should reach the disk first; read
+    /// in pieces, it does (fs/mpage.c, which has no pieces, reads the
+    /// metadata first whenever a boundary falls inside a folio).
+    Boundary,
 }
 
 /// What to do with one folio.
@@ -179,10 +185,14 @@ impl FolioSpan {
 ///
 /// `max_blocks` never reaches past `span.limit`. A mapper error is returned
 /// as is: the caller fails the folio (the buffer_head path would only ask the
-/// mapper again and get the same error).
+/// mapper again and get the same error). `may_split` says the caller can read
+/// the folio in pieces ([`walk_extents`]) rather than whole through the
+/// buffer_head path: then a boundary inside the folio stops the plan before
+/// the block after it is mapped ([`Confusion::Boundary`]).
 pub(crate) fn plan_folio<E>(
     span: FolioSpan,
     has_buffers: bool,
+    may_split: bool,
     cache: &mut MapCache,
     mut map: impl FnMut(u64, u64) -> Result<Mapping, E>,
 ) -> Result<FolioPlan, E> {
@@ -222,6 +232,10 @@ pub(crate) fn plan_folio<E>(
                 }
                 // The folio consumed the mapping up to its last block.
                 boundary = b && lblk + run == m.lblk + m.len;
+                // ... and goes on past it, into blocks that need mapping.
+                if boundary && may_split && i + run < span.blocks && lblk + run < span.limit {
+                    return Ok(FolioPlan::Confused(Confusion::Boundary));
+                }
             }
         }
         i += run;

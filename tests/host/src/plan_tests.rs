@@ -130,7 +130,7 @@ fn span(pos: u64, size: u64, i_size: u64, blkbits: u32, pages_left: u64) -> Foli
 
 /// Plans one folio without buffers through `map`.
 fn plan(map: &mut FakeMap, cache: &mut MapCache, span: FolioSpan) -> Result<FolioPlan, IoError> {
-    plan_folio(span, false, cache, |lblk, max| map.map(lblk, max))
+    plan_folio(span, false, false, cache, |lblk, max| map.map(lblk, max))
 }
 
 /// Plans the folios of one readahead request of `nr_folios` folios of
@@ -335,6 +335,7 @@ fn folio_with_buffers_is_confused_without_mapping() {
     let got = plan_folio(
         span(0, 4 * KIB, 4 * KIB, 10, 1),
         true,
+        false,
         &mut cache,
         |l, m| map.map(l, m),
     );
@@ -371,6 +372,7 @@ fn mapper_answer_is_normalised() {
     let mut cache = MapCache::default();
     let got = plan_folio(
         span(0, 4 * KIB, 4 * KIB, 10, 1),
+        false,
         false,
         &mut cache,
         |lblk, max| {
@@ -581,6 +583,7 @@ fn mapping_clamped_by_eof_does_not_report_boundary() {
     let got = plan_folio(
         span(0, 4 * KIB, 4 * KIB, 10, 4),
         false,
+        false,
         &mut cache,
         |lblk, _max| {
             Ok::<_, IoError>(Mapping {
@@ -605,6 +608,7 @@ fn mapping_clamped_by_the_request_does_not_report_boundary() {
     let mut cache = MapCache::default();
     let got = plan_folio(
         span(8 * KIB, 4 * KIB, MIB, 10, 1),
+        false,
         false,
         &mut cache,
         |lblk, max| {
@@ -1504,6 +1508,23 @@ fn assert_agrees_with_plan(got: &[Extent], p: FolioPlan, blocks: u64) {
                 "{got:?}"
             );
         }
+        FolioPlan::Confused(Confusion::Boundary) => {
+            // A mapped extent ends at a boundary with more of the folio after
+            // it, and everything before it reads like one run from disk.
+            let b = got
+                .iter()
+                .position(|e| matches!(e.kind, MapKind::Mapped { boundary: true, .. }))
+                .expect("no boundary");
+            assert!(b + 1 < got.len(), "{got:?}");
+            for w in got[..=b].windows(2) {
+                match (w[0].kind, w[1].kind) {
+                    (MapKind::Mapped { pblk: a, .. }, MapKind::Mapped { pblk: c, .. }) => {
+                        assert_eq!(a + w[0].len, c, "{got:?}")
+                    }
+                    _ => panic!("hole before the boundary: {got:?}"),
+                }
+            }
+        }
         FolioPlan::Confused(Confusion::HasBuffers | Confusion::Filled) => unreachable!(),
     }
 }
@@ -1513,6 +1534,7 @@ fn walk_matches_a_block_by_block_model_on_random_files() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut walked = 0u64;
     let mut split = 0u64;
+    let mut boundaries = 0u64;
     for seed in 0..400 {
         // 1 KiB blocks, folios of 4, 16 or 64 blocks.
         let folio_size = [4 * KIB, 16 * KIB, 64 * KIB][rng.below(3) as usize];
@@ -1574,10 +1596,22 @@ fn walk_matches_a_block_by_block_model_on_random_files() {
                 split += 1;
             }
 
-            // plan_folio, on a map and cache of its own, agrees.
+            // plan_folio, on a map and cache of its own, agrees; allowed to
+            // split, it stops at an inner boundary and nowhere else.
             let mut pmap = build();
             let p = plan(&mut pmap, &mut MapCache::default(), s).unwrap();
             assert_agrees_with_plan(&got, p, s.blocks);
+            let mut pmap = build();
+            let ps = plan_folio(s, false, true, &mut MapCache::default(), |l, m| {
+                pmap.map(l, m)
+            })
+            .unwrap();
+            if ps == FolioPlan::Confused(Confusion::Boundary) {
+                boundaries += 1;
+                assert_agrees_with_plan(&got, ps, s.blocks);
+            } else {
+                assert_eq!(ps, p, "seed {seed} folio {i}");
+            }
         }
         assert_eq!(limit, nb, "seed {seed}");
         assert_requests_below(&map, nb);
@@ -1592,7 +1626,10 @@ fn walk_matches_a_block_by_block_model_on_random_files() {
         assert_eq!(cache.calls(), scan.calls(), "seed {seed}");
     }
     // The generator does reach the interesting cases.
-    assert!(walked > 4000 && split > 1000, "{walked} {split}");
+    assert!(
+        walked > 4000 && split > 1000 && boundaries > 100,
+        "{walked} {split} {boundaries}"
+    );
 }
 
 #[test]
@@ -1765,7 +1802,7 @@ fn a_mapping_the_mapper_already_filled_takes_the_buffer_head_path() {
     // fs/mpage.c: get_block returned an uptodate buffer -> "confused".
     let mut cache = MapCache::default();
     let span = FolioSpan::new(0, 4096, 1 << 20, 10, 1, 4096);
-    let plan = plan_folio(span, false, &mut cache, |lblk, max| {
+    let plan = plan_folio(span, false, false, &mut cache, |lblk, max| {
         Ok::<_, IoError>(Mapping {
             lblk,
             len: max,
@@ -1816,7 +1853,7 @@ fn map_with_new_blocks(
 fn a_folio_of_new_blocks_is_zeroed_without_io() {
     let mut cache = MapCache::default();
     let s = span(0, 4 * KIB, MIB, 10, 1);
-    let plan = plan_folio(s, false, &mut cache, map_with_new_blocks(0, 4));
+    let plan = plan_folio(s, false, false, &mut cache, map_with_new_blocks(0, 4));
     assert_eq!(plan, Ok(FolioPlan::AllHoles));
 }
 
@@ -1824,7 +1861,7 @@ fn a_folio_of_new_blocks_is_zeroed_without_io() {
 fn data_then_new_blocks_reads_the_data_and_zeroes_the_rest() {
     let mut cache = MapCache::default();
     let s = span(0, 4 * KIB, MIB, 10, 1);
-    let plan = plan_folio(s, false, &mut cache, map_with_new_blocks(2, 4));
+    let plan = plan_folio(s, false, false, &mut cache, map_with_new_blocks(2, 4));
     assert_eq!(plan, Ok(read(700, 2)));
 }
 
@@ -1832,7 +1869,7 @@ fn data_then_new_blocks_reads_the_data_and_zeroes_the_rest() {
 fn new_blocks_then_data_is_confused_like_a_hole_then_data() {
     let mut cache = MapCache::default();
     let s = span(0, 4 * KIB, MIB, 10, 1);
-    let plan = plan_folio(s, false, &mut cache, map_with_new_blocks(0, 1));
+    let plan = plan_folio(s, false, false, &mut cache, map_with_new_blocks(0, 1));
     assert_eq!(plan, Ok(FolioPlan::Confused(Confusion::HoleThenData)));
 }
 
@@ -1848,4 +1885,82 @@ fn walk_reads_new_blocks_as_a_hole_between_data() {
     assert_eq!(res, Ok(()));
     // The disk is contiguous across the new blocks, yet they are not read.
     assert_eq!(got, [mapped(0, 5, 700), hole(5, 4), mapped(9, 7, 709)]);
+}
+
+// ---------------------------------------------------------------------------
+// A boundary inside a folio that may be read in pieces
+
+/// Plans one folio that the engine may read in pieces.
+fn plan_may_split(
+    map: &mut FakeMap,
+    cache: &mut MapCache,
+    span: FolioSpan,
+) -> Result<FolioPlan, IoError> {
+    plan_folio(span, false, true, cache, |lblk, max| map.map(lblk, max))
+}
+
+#[test]
+fn inner_boundary_stops_a_splittable_plan_before_the_next_mapping() {
+    // 4 KiB blocks in a 64 KiB folio: the direct blocks end at block 11,
+    // and the disk runs on contiguously past it.
+    let mut map = FakeMap::contiguous(64, 500).with_ext2_arrays(1024);
+    let s = span(0, 64 * KIB, MIB, 12, 16);
+    let mut cache = MapCache::default();
+    assert_eq!(
+        plan_may_split(&mut map, &mut cache, s),
+        Ok(FolioPlan::Confused(Confusion::Boundary))
+    );
+    // Block 12 was not mapped: its indirect block is read only after the
+    // data before it went out.
+    assert_eq!(map.requests, [(0, 16)]);
+    // The walk starts from the cached mapping, sends blocks 0..12 as a
+    // boundary extent, and only then maps block 12.
+    let got = walk(&mut map, &mut cache, s).unwrap();
+    assert_eq!(got, [mapped_boundary(0, 12, 500), mapped(12, 4, 512)]);
+    assert_eq!(map.requests, [(0, 16), (12, 4)]);
+
+    // The same folio when it may not be split: mpage's plan, one read.
+    let mut map = FakeMap::contiguous(64, 500).with_ext2_arrays(1024);
+    let mut cache = MapCache::default();
+    assert_eq!(plan(&mut map, &mut cache, s), Ok(read(500, 16)));
+    assert_eq!(map.requests, [(0, 16), (12, 4)]);
+}
+
+#[test]
+fn boundary_at_the_folio_end_is_a_plain_read_even_when_splittable() {
+    // 1 KiB blocks, a 16 KiB folio over blocks 252..268: the single
+    // indirect array ends at block 267, the folio's last.
+    let mut map = FakeMap::contiguous(300, 2000).with_ext2_arrays(256);
+    let s = span(252 * KIB, 16 * KIB, MIB, 10, 16);
+    let mut cache = MapCache::default();
+    assert_eq!(
+        plan_may_split(&mut map, &mut cache, s),
+        Ok(read_boundary(2252, 16))
+    );
+}
+
+#[test]
+fn boundary_right_before_eof_is_a_plain_read_even_when_splittable() {
+    // The file ends with block 11: nothing after the boundary to map.
+    let mut map = FakeMap::contiguous(12, 700).with_ext2_arrays(1024);
+    let s = span(0, 64 * KIB, 12 * 4 * KIB, 12, 16);
+    let mut cache = MapCache::default();
+    assert_eq!(plan_may_split(&mut map, &mut cache, s), Ok(read(700, 12)));
+    assert_eq!(map.requests, [(0, 12)]);
+}
+
+#[test]
+fn splittable_plans_differ_from_mpage_only_at_inner_boundaries() {
+    // Discontiguous and hole-then-data folios are reported alike.
+    let mut map = FakeMap::from_extents(&[(6, Some(1000)), (10, Some(5000))]);
+    let s = span(0, 64 * KIB, MIB, 12, 16);
+    assert_eq!(
+        plan_may_split(&mut map, &mut MapCache::default(), s),
+        Ok(FolioPlan::Confused(Confusion::Discontiguous))
+    );
+    let mut map = FakeMap::from_extents(&[(6, None), (10, Some(5000))]);
+    assert_eq!(
+        plan_may_split(&mut map, &mut MapCache::default(), s),
+        Ok(FolioPlan::Confused(Confusion::HoleThenData))
+    );
 }
