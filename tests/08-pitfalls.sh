@@ -22,6 +22,35 @@ param=/sys/module/rmpage/parameters/engine
 mnt=$WORK/mnt
 mkdir -p "$mnt"
 
+# traced_read ENGINE DEV WANT BIOS: mount DEV cold with ENGINE, look the
+# file f up, then read it with its bios traced into BIOS; sets bytes_ok to
+# 1 if it read as WANT (its sha256).
+traced_read() {
+	rm_mount_cold "$1" "$2" "$mnt"
+	stat "$mnt/f" > /dev/null # the inode, not the indirect blocks
+	rm_trace_bios "$2" cat "$mnt/f" > "$4"
+	bytes_ok=0
+	[ "$(sha256sum < "$mnt/f")" = "$3" ] && bytes_ok=1
+	umount "$mnt"
+}
+
+# bio_of BIOS SECTORS_PER_BLOCK BLOCK...: the index in BIOS of the bio that
+# reads each device BLOCK (None if none does), then the number of bios.
+bio_of() {
+	awk -v per="$2" -v blocks="${*:3}" '
+		{ s[NR - 1] = $1; n[NR - 1] = $2 }
+		END {
+			k = split(blocks, b, " ")
+			for (j = 1; j <= k; j++) {
+				at = "None"
+				for (i = 0; i < NR; i++)
+					if (s[i] <= b[j] * per && b[j] * per < s[i] + n[i]) { at = i; break }
+				printf "%s ", at
+			}
+			print NR
+		}' "$1"
+}
+
 # 1. BH_Boundary and REQ_RAHEAD: a 64 KiB file on 1 KiB blocks, whose
 # logical block 12 is the first one mapped through the indirect block.
 src=$WORK/pitfall-boundary
@@ -36,23 +65,9 @@ ind=$(debugfs -R "stat /f" "$img" 2>/dev/null | grep -o '(IND):[0-9]*' | head -n
 ktap_print_msg "data block 11 at $blk11, indirect block at $ind, data block 12 at $blk12"
 dev=$(rm_loop "$img" ro)
 for engine in rust c; do
-	rm_mount_cold $engine "$dev" "$mnt"
-	stat "$mnt/f" > /dev/null # the inode, not the indirect block
-	rm_trace_bios "$dev" cat "$mnt/f" > "$WORK/bios-$engine"
-	ktap_check "$engine engine: the file reads back correctly" \
-		[ "$(sha256sum < "$mnt/f")" = "$want" ]
-	umount "$mnt"
-	order=$(python3 - "$WORK/bios-$engine" "$blk11" "$ind" "$blk12" <<-'PY'
-		import sys
-		bios = [l.split() for l in open(sys.argv[1])]
-		b11, ind, b12 = (int(a) * 2 for a in sys.argv[2:5])  # 1 KiB = 2 sectors
-		def which(sector):
-		    return next((i for i, (s, n, _) in enumerate(bios)
-		                 if int(s) <= sector < int(s) + int(n)), None)
-		print(which(b11), which(ind), which(b12), len(bios))
-	PY
-	)
-	read -r i11 iind i12 n <<< "$order"
+	traced_read $engine "$dev" "$want" "$WORK/bios-$engine"
+	ktap_check "$engine engine: the file reads back correctly" [ $bytes_ok = 1 ]
+	read -r i11 iind i12 n <<< "$(bio_of "$WORK/bios-$engine" 2 "$blk11" "$ind" "$blk12")"
 	ktap_print_msg "$engine engine: $n bios; block 11 in bio $i11, indirect block in bio $iind, block 12 in bio $i12"
 	ktap_check "$engine engine: blocks 0-11 go to disk before the indirect block is read, and it before block 12" \
 		[ "$i11" != None ] && [ "$iind" != None ] && [ "$i12" != None ] &&
@@ -84,22 +99,8 @@ ktap_print_msg "data block 1035 at $b1035, double indirect block at $dind, data 
 dev=$(rm_loop "$img" ro)
 echo 1024 > "/sys/block/${dev#/dev/}/queue/read_ahead_kb"
 for engine in rust c; do
-	rm_mount_cold $engine "$dev" "$mnt"
-	stat "$mnt/f" > /dev/null
-	rm_trace_bios "$dev" cat "$mnt/f" > "$WORK/bios4k-$engine"
-	bytes_ok=0
-	[ "$(sha256sum < "$mnt/f")" = "$want" ] && bytes_ok=1
-	umount "$mnt"
-	read -r i1035 idind i1036 n <<< "$(python3 - "$WORK/bios4k-$engine" "$b1035" "$dind" "$b1036" <<-'PY'
-		import sys
-		bios = [l.split() for l in open(sys.argv[1])]
-		def which(block):
-		    sector = int(block) * 8  # 4 KiB = 8 sectors
-		    return next((i for i, (s, n, _) in enumerate(bios)
-		                 if int(s) <= sector < int(s) + int(n)), None)
-		print(*(which(b) for b in sys.argv[2:5]), len(bios))
-	PY
-	)"
+	traced_read $engine "$dev" "$want" "$WORK/bios4k-$engine"
+	read -r i1035 idind i1036 n <<< "$(bio_of "$WORK/bios4k-$engine" 8 "$b1035" "$dind" "$b1036")"
 	ktap_print_msg "$engine engine: $n bios; block 1035 in bio $i1035, double indirect block in bio $idind, block 1036 in bio $i1036"
 	if [ $engine = rust ]; then
 		ktap_check "rust engine, large folios: the file reads back correctly; block 1035 goes to disk before the double indirect block is read, and it before block 1036" \
