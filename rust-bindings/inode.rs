@@ -77,7 +77,8 @@ pub(crate) struct InodeBox<D> {
 /// The wrapped inode is valid, belongs to a super_block of type `T` in state
 /// [`super::super_block::Ready`], and, once its `I_NEW` state is cleared, has
 /// `i_private` pointing to an `InodeBox<T::InodeData>` owned by the inode and
-/// freed by `free_inode`, an RCU grace period after eviction. Every `&Inode<T>` handed out is of such an inode.
+/// freed by `free_inode`, an RCU grace period after eviction. Every
+/// `&Inode<T>` handed out is of such an inode.
 #[repr(transparent)]
 pub(crate) struct Inode<T: FileSystem>(Opaque<bindings::inode>, PhantomData<T>);
 

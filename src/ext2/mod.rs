@@ -269,26 +269,44 @@ impl Rext2 {
         }
     }
 
-    /// Calls `f` with directory block `idx` of `dir`, read through the
-    /// directory's page cache (so through the read engine), as the C ext2
-    /// reads its directories. A hole reads as zeroes, which the entry parser
-    /// refuses like any other corrupt block.
-    fn with_dir_block<R>(
+    /// Calls `f(idx, block)` on the blocks of directory `dir` from block
+    /// `first` on, in order, until it returns `Some`. The blocks come from
+    /// the directory's page cache (so through the read engine), as the C
+    /// ext2 reads its directories, one page lookup for all the blocks of a
+    /// page. A hole reads as zeroes, which the entry parser refuses like any
+    /// other corrupt block.
+    fn walk_dir_blocks<R>(
         dir: &Inode<Self>,
-        idx: u64,
-        f: impl FnOnce(&[u8]) -> Result<R>,
-    ) -> Result<R> {
-        let blkbits = dir.blkbits();
-        let byte = idx << blkbits;
-        let page = byte >> PAGE_SHIFT;
-        let folio = dir.read_mapping_folio(page)?;
-        // A large folio may begin before the page we asked for.
-        let n = usize::try_from(page.checked_sub(folio.index()).ok_or(EIO)?)?;
-        // Blocks are at most a page (the super block check sees to it) and
-        // aligned to their size, so a block never straddles two pages.
-        let off = (byte as usize) & (PAGE_SIZE - 1);
-        let range = off..off + (1usize << blkbits);
-        folio.with_page(n, |p| f(p.get(range).ok_or(EIO)?))?
+        first: u64,
+        mut f: impl FnMut(u64, &[u8]) -> Result<Option<R>>,
+    ) -> Result<Option<R>> {
+        // Block sizes are powers of two, at most a page (the super block
+        // check sees to it): shifts and masks, no division, and a block
+        // never straddles two pages.
+        let bits = dir.blkbits();
+        let nblocks = dir.size() >> bits;
+        let mut idx = first;
+        while idx < nblocks {
+            let page = (idx << bits) >> PAGE_SHIFT;
+            let folio = dir.read_mapping_folio(page)?;
+            // A large folio may begin before the page we asked for.
+            let n = usize::try_from(page.checked_sub(folio.index()).ok_or(EIO)?)?;
+            let found = folio.with_page(n, |p| -> Result<Option<R>> {
+                while idx < nblocks && (idx << bits) >> PAGE_SHIFT == page {
+                    let off = ((idx << bits) as usize) & (PAGE_SIZE - 1);
+                    let block = p.get(off..off + (1usize << bits)).ok_or(EIO)?;
+                    if let Some(r) = f(idx, block)? {
+                        return Ok(Some(r));
+                    }
+                    idx += 1;
+                }
+                Ok(None)
+            })??;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 
     fn has_filetype(sb: &SuperBlock<Self>) -> bool {
@@ -457,74 +475,58 @@ impl FileSystem for Rext2 {
         let sb = dir.super_block();
         let filetype = Self::has_filetype(sb);
         let bits = dir.blkbits();
-        let nblocks = dir.size() >> bits;
-        for idx in 0..nblocks {
-            let found = Self::with_dir_block(dir, idx, |data| {
-                let mut off = 0usize;
-                while off < data.len() {
-                    let e = format::dir_entry(data, off, idx << bits, filetype)
-                        .map_err(|c| corrupt_inode(dir, c))?;
-                    if e.ino != 0 && e.name == name {
-                        return Ok(Some(u64::from(e.ino)));
-                    }
-                    off += e.rec_len;
+        Self::walk_dir_blocks(dir, 0, |idx, data| {
+            let mut off = 0usize;
+            while off < data.len() {
+                let e = format::dir_entry(data, off, idx << bits, filetype)
+                    .map_err(|c| corrupt_inode(dir, c))?;
+                if e.ino != 0 && e.name == name {
+                    return Ok(Some(u64::from(e.ino)));
                 }
-                Ok(None)
-            })?;
-            if found.is_some() {
-                return Ok(found);
+                off += e.rec_len;
             }
-        }
-        Ok(None)
+            Ok(None)
+        })
     }
 
     fn readdir(dir: &Inode<Self>, ctx: &mut DirEmitter<'_>) -> Result {
         let sb = dir.super_block();
         let filetype = Self::has_filetype(sb);
-        // Block sizes are powers of two: shifts and masks, no division.
         let bits = dir.blkbits();
-        let size = dir.size();
-        let Ok(mut pos) = u64::try_from(ctx.pos()) else {
+        let Ok(pos) = u64::try_from(ctx.pos()) else {
             return Ok(());
         };
-        while pos < size {
-            let idx = pos >> bits;
+        let first = pos >> bits;
+        // Where to start in the first block; the others start at 0.
+        let mut want = (pos - (first << bits)) as usize;
+        Self::walk_dir_blocks(dir, first, |idx, data| {
             let base = idx << bits;
-            let want = (pos - base) as usize;
-            let full = Self::with_dir_block(dir, idx, |data| {
-                // Entries are found by walking from the block's start: a
-                // position inside an entry (after a concurrent change) moves
-                // to the next.
-                let mut off = 0usize;
-                while off < data.len() {
-                    let e = format::dir_entry(data, off, base, filetype)
-                        .map_err(|c| corrupt_inode(dir, c))?;
-                    if off >= want {
-                        // The position names the entry being emitted: if the
-                        // caller's buffer is full, the next call starts here.
-                        ctx.set_pos((base + off as u64) as i64);
-                        if e.ino != 0
-                            && !ctx.emit(e.name, u64::from(e.ino), format::dtype(e.file_type))
-                        {
-                            return Ok(true);
-                        }
-                    }
-                    off += e.rec_len;
-                    // Past an emitted entry: a corrupt entry after it then
-                    // fails the next call, instead of repeating what was
-                    // emitted.
-                    if off >= want {
-                        ctx.set_pos((base + off as u64) as i64);
+            // Entries are found by walking from the block's start: a position
+            // inside an entry (after a concurrent change) moves to the next.
+            let mut off = 0usize;
+            while off < data.len() {
+                let e = format::dir_entry(data, off, base, filetype)
+                    .map_err(|c| corrupt_inode(dir, c))?;
+                if off >= want {
+                    // The position names the entry being emitted: if the
+                    // caller's buffer is full, the next call starts here.
+                    ctx.set_pos((base + off as u64) as i64);
+                    if e.ino != 0 && !ctx.emit(e.name, u64::from(e.ino), format::dtype(e.file_type))
+                    {
+                        return Ok(Some(()));
                     }
                 }
-                Ok(false)
-            })?;
-            if full {
-                return Ok(());
+                off += e.rec_len;
+                // Past an emitted entry: a corrupt entry after it then fails
+                // the next call, instead of repeating what was emitted.
+                if off >= want {
+                    ctx.set_pos((base + off as u64) as i64);
+                }
             }
-            pos = base + (1 << bits);
-            ctx.set_pos(pos as i64);
-        }
+            want = 0;
+            ctx.set_pos((base + (1 << bits)) as i64);
+            Ok(None)
+        })?;
         Ok(())
     }
 
