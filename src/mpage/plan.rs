@@ -9,48 +9,7 @@
 //! (`engine.rs`) only carries these decisions out, so the host tests in
 //! `tests/host` can drive every branch with a fake mapper.
 
-/// What a block mapper says about a run of logical blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum MapKind {
-    /// Not allocated: reads as zeroes.
-    Hole,
-    /// Allocated, contiguous on disk from `pblk`.
-    Mapped {
-        /// Device block of the run's first block.
-        pblk: u64,
-        /// Mapping the block after the run needs a metadata read (ext2: the
-        /// next indirect block). I/O built so far should be submitted first,
-        /// so that the disk sees the data and then the metadata in order
-        /// (fs/mpage.c's BH_Boundary).
-        boundary: bool,
-    },
-}
-
-/// A run of `len` logical blocks starting at `lblk`, all of one kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Mapping {
-    /// First logical block.
-    pub(crate) lblk: u64,
-    /// Number of blocks, at least 1.
-    pub(crate) len: u64,
-    /// Hole or mapped.
-    pub(crate) kind: MapKind,
-    /// The mapper has already put these blocks' data in the page cache
-    /// (fs/mpage.c: `get_block` returned an uptodate buffer). The folio then
-    /// takes the buffer_head path, which knows block by block what is valid.
-    pub(crate) filled: bool,
-    /// The mapper allocated these blocks just now (BH_New): the disk holds
-    /// whatever was there before, never this file's data, so a read zeroes
-    /// them instead of reading them (as iomap does for IOMAP_F_NEW). Only an
-    /// allocating mapper returns it; for reads it makes the run a hole.
-    pub(crate) new: bool,
-}
-
-impl Mapping {
-    fn covers(&self, lblk: u64) -> bool {
-        lblk >= self.lblk && lblk - self.lblk < self.len
-    }
-}
+pub(crate) use super::mapping::{MapKind, Mapping};
 
 /// The mapping of the previous call, reused for the following folios as long
 /// as it covers them (fs/mpage.c keeps it in `map_bh`): one mapper call per

@@ -5,7 +5,7 @@
 //! ext2_check_descriptors, ext2_iget, ext2_block_to_path, ext2_get_blocks,
 //! ext2_check_folio).
 
-use crate::format::{
+use crate::ext2::format::{
     dir_entry, dtype, scan_ptrs, BlockPath, Corrupt, DirEntry, GroupDesc, Inode, PtrRun,
     SuperBlock, EXT2_MAGIC, INCOMPAT_FILETYPE, RO_COMPAT_LARGE_FILE, S_IFDIR, S_IFLNK, S_IFREG,
 };

@@ -1,18 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Host tests for the parts of rmpage that do not depend on the kernel:
-//! the read engine's decisions (`src/mpage/plan.rs`) and the ext2 on-disk
-//! format (`src/ext2/format.rs`). The files are compiled as they are, so
-//! their `pub(crate)` items are reachable from the test modules below.
+//! Host tests for the parts of rmpage that do not depend on the kernel: the
+//! engine's decisions (`src/mpage/`) and the ext2 format and allocation
+//! logic (`src/ext2/`). The files are compiled as they are. They sit at the
+//! top of this crate, so that `super::x` in them names a sibling file as it
+//! does in the kernel crate, and `crate::mpage` and `crate::ext2` re-export
+//! them, so that `crate::` paths resolve as they do there too.
 
 // The kernel module uses items these tests leave alone.
 #![allow(dead_code)]
 
+#[path = "../../../src/mpage/mapping.rs"]
+mod mapping;
 #[path = "../../../src/mpage/plan.rs"]
 mod plan;
 
 #[path = "../../../src/ext2/format.rs"]
 mod format;
+
+/// `src/mpage/`, as the kernel crate names it.
+mod mpage {
+    pub(crate) use super::{mapping, plan};
+}
+
+/// `src/ext2/`, as the kernel crate names it.
+mod ext2 {
+    pub(crate) use super::format;
+}
 
 #[cfg(test)]
 mod plan_tests;

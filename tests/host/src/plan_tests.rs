@@ -3,7 +3,7 @@
 //! Tests of the read engine's decisions (`src/mpage/plan.rs`) against a fake
 //! block mapper, checked against fs/mpage.c's `do_mpage_readpage`.
 
-use crate::plan::{
+use crate::mpage::plan::{
     bio_segments, plan_folio, walk_extents, BioPlanner, BioSteps, Confusion, Extent, FolioPlan,
     FolioSpan, MapCache, MapKind, Mapping,
 };
