@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Read bios that own the folios they carry.
+//! Bios, read and write, that own the folios they carry until completion.
 //!
 //! C headers: [`include/linux/bio.h`](srctree/include/linux/bio.h),
 //! [`include/linux/blk_types.h`](srctree/include/linux/blk_types.h).
 
-use super::{ffi_ext, folio::LockedFolio};
+use super::{
+    ffi_ext,
+    folio::{clean_buffers, ReadFolio, WritebackFolio},
+    inode::RawInode,
+};
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
     bindings,
@@ -37,6 +41,23 @@ impl<'a> BlockDevice<'a> {
         )
     }
 
+    /// Drops the device cache's buffers of blocks `block..block + len`,
+    /// just allocated to a file: whatever they held (old metadata) must not
+    /// be written over the new data later (`clean_bdev_aliases`).
+    pub(crate) fn clean_aliases(&self, block: u64, len: u64) {
+        // SAFETY: the device is open (type invariant).
+        unsafe { ffi_ext::clean_bdev_aliases(self.0.as_ptr().cast(), block, len) };
+    }
+
+    /// Starts the write of block `block + 1` if the device's cache holds it
+    /// dirty: after data that ended at a BH_Boundary, that is most likely
+    /// the indirect block mapping what follows, and it merges with the data
+    /// (fs/buffer.c's `write_boundary_block`).
+    pub(crate) fn write_boundary_block(&self, block: u64, block_size: u32) {
+        // SAFETY: the device is open (type invariant).
+        unsafe { ffi_ext::rmpage_write_boundary_block(self.0.as_ptr().cast(), block, block_size) };
+    }
+
     /// Size of the device in bytes.
     pub(crate) fn nr_bytes(&self) -> u64 {
         // SAFETY: the device is open (type invariant).
@@ -45,13 +66,33 @@ impl<'a> BlockDevice<'a> {
     }
 }
 
-/// What a read bio reports when it completes, in whatever context the block
+/// What a bio reports when it completes, in whatever context the block
 /// layer completes it (often interrupt context: no sleeping, no locks that
 /// are taken elsewhere without disabling interrupts).
-pub(crate) trait ReadCompletion: Send + Sync + 'static {
-    /// Called once per bio, before its folios are ended and unlocked, with the
-    /// error if the I/O failed.
-    fn read_done(&self, error: Option<Error>);
+pub(crate) trait BioCompletion: Send + Sync + 'static {
+    /// Called once per bio, before its folios are ended, with its direction
+    /// and the error if the I/O failed.
+    fn bio_done(&self, write: bool, error: Option<Error>);
+}
+
+/// The direction of a [`Bio`], in its type: what may be added to it, and
+/// what its completion does to its folios.
+pub(crate) trait Direction {
+    /// Whether bios of this direction write.
+    const WRITE: bool;
+}
+
+/// Reads: folios locked for a read, ended by `folio_end_read`.
+pub(crate) struct Read;
+/// Writes: folios under writeback, ended by `folio_end_writeback`.
+pub(crate) struct Write;
+
+impl Direction for Read {
+    const WRITE: bool = false;
+}
+
+impl Direction for Write {
+    const WRITE: bool = true;
 }
 
 /// A large folio read in several pieces, by several bios: the blocks inside
@@ -114,10 +155,7 @@ impl SplitBuilder {
     /// Takes over `folio`'s unlocking. Gives the folio back if the small
     /// allocation fails, or if the folio is uptodate (its bytes must not be
     /// written: see [`LockedFolio`]).
-    pub(crate) fn new(
-        folio: LockedFolio,
-        readahead: bool,
-    ) -> core::result::Result<Self, LockedFolio> {
+    pub(crate) fn new(folio: ReadFolio, readahead: bool) -> core::result::Result<Self, ReadFolio> {
         if folio.is_uptodate() {
             return Err(folio);
         }
@@ -178,9 +216,10 @@ impl Drop for SplitBuilder {
     }
 }
 
-/// What `bi_private` of a [`ReadBio`] points to.
-struct BioCtx<C: ReadCompletion> {
+/// What `bi_private` of a [`Bio`] points to.
+struct BioCtx<C: BioCompletion> {
     completion: Arc<C>,
+    write: bool,
     /// The split folios with pieces in this bio, ended by piece.
     splits: KVec<Arc<SplitFolio>>,
 }
@@ -200,36 +239,112 @@ fn gfp(readahead: bool) -> kernel::alloc::Flags {
     }
 }
 
-/// A read bio being filled with folios.
+/// A bio being filled with folios, in direction `D`.
 ///
-/// The bio owns every folio added to it: they stay locked until the bio
-/// completes, and the completion ends the read on each (uptodate on success)
-/// and unlocks it; pieces of a [`SplitFolio`] end that folio's read when the
-/// last piece completes. A `ReadBio` that is dropped without being submitted
-/// is completed with an I/O error, so its folios are still unlocked exactly
-/// once.
+/// The bio owns every folio added to it until it completes. A read bio's
+/// folios stay locked, and the completion ends the read on each (uptodate on
+/// success) and unlocks it; pieces of a [`SplitFolio`] end that folio's read
+/// when the last piece completes. A write bio's folios are under writeback
+/// and unlocked from the moment they are added, and the completion ends
+/// their writeback, recording an error in their mapping for fsync to report.
+/// A `Bio` that is dropped without being submitted is completed with an I/O
+/// error, so its folios still end exactly once.
 ///
 /// # Invariants
 ///
 /// `self.bio` points to a bio we allocated and have not submitted, whose
-/// `bi_end_io` is [`read_end_io::<C>`] and whose `bi_private` is a
-/// `KBox<BioCtx<C>>` (from [`KBox::into_raw`]) that `self.ctx` points to.
-/// Every whole folio in it was a [`LockedFolio`] whose unlocking passed to the
-/// bio; every piece of a split folio is listed in `ctx.splits` and counted in
-/// its `pending`.
-pub(crate) struct ReadBio<C: ReadCompletion> {
+/// `bi_end_io` is [`bio_end_io::<C>`] and whose `bi_private` is a
+/// `KBox<BioCtx<C>>` (from [`KBox::into_raw`]) that `self.ctx` points to,
+/// with `write == D::WRITE`. Every whole folio in a read bio was a
+/// [`ReadFolio`] whose unlocking passed to the bio; every folio in a write
+/// bio was a [`WritebackFolio`] whose writeback the bio started; every piece
+/// of a split folio is listed in `ctx.splits` and counted in its `pending`.
+pub(crate) struct Bio<C: BioCompletion, D: Direction> {
     bio: NonNull<bindings::bio>,
     ctx: NonNull<BioCtx<C>>,
     folios: usize,
     bytes: usize,
     readahead: bool,
+    _dir: PhantomData<D>,
 }
+
+/// A read bio.
+pub(crate) type ReadBio<C> = Bio<C, Read>;
+/// A write bio.
+pub(crate) type WriteBio<C> = Bio<C, Write>;
 
 // SAFETY: an unsubmitted bio is plain memory that we own; it may be filled and
 // submitted from any thread.
-unsafe impl<C: ReadCompletion> Send for ReadBio<C> {}
+unsafe impl<C: BioCompletion, D: Direction> Send for Bio<C, D> {}
 
-impl<C: ReadCompletion> ReadBio<C> {
+impl<C: BioCompletion, D: Direction> Bio<C, D> {
+    /// Wraps a bio fresh from `bio_alloc`, with a context allocated with
+    /// `flags`; puts the bio if the context cannot be had.
+    fn wrap(
+        bio: NonNull<bindings::bio>,
+        sector: u64,
+        completion: Arc<C>,
+        flags: kernel::alloc::Flags,
+        readahead: bool,
+    ) -> Option<Self> {
+        let ctx = match KBox::new(
+            BioCtx {
+                completion,
+                write: D::WRITE,
+                splits: KVec::new(),
+            },
+            flags,
+        ) {
+            Ok(ctx) => KBox::into_raw(ctx),
+            Err(_) => {
+                // SAFETY: the bio is ours and empty; nobody else has seen it.
+                unsafe { bindings::bio_put(bio.as_ptr()) };
+                return None;
+            }
+        };
+        // SAFETY: `bio` is a fresh bio that only we reference.
+        unsafe {
+            (*bio.as_ptr()).bi_iter.bi_sector = sector;
+            (*bio.as_ptr()).bi_end_io = Some(bio_end_io::<C>);
+            (*bio.as_ptr()).bi_private = ctx.cast();
+        }
+        // INVARIANT: end_io and private are set as required; no folio yet.
+        Some(Self {
+            bio,
+            ctx: NonNull::new(ctx).expect("KBox pointer is never NULL"),
+            folios: 0,
+            bytes: 0,
+            readahead,
+            _dir: PhantomData,
+        })
+    }
+
+    /// Number of whole folios in the bio.
+    pub(crate) fn folios(&self) -> usize {
+        self.folios
+    }
+
+    /// Number of bytes the bio will transfer.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Sends the bio to the block layer. Its completion ends the folios'
+    /// I/O. An empty bio is not sent (a zero-length request confuses
+    /// drivers); it is just freed.
+    pub(crate) fn submit(self) {
+        if self.bytes == 0 {
+            return;
+        }
+        let bio = self.bio.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: the bio is fully set up (type invariant); from here the
+        // block layer owns it until `bio_end_io` puts it.
+        unsafe { bindings::submit_bio(bio) };
+    }
+}
+
+impl<C: BioCompletion> Bio<C, Read> {
     /// Allocates a read bio for `nr_vecs` segments, starting at 512-byte
     /// `sector` of `bdev`.
     ///
@@ -244,49 +359,31 @@ impl<C: ReadCompletion> ReadBio<C> {
         readahead: bool,
         completion: Arc<C>,
     ) -> Option<Self> {
-        let flags = gfp(readahead);
-        let ctx = KBox::new(
-            BioCtx {
-                completion,
-                splits: KVec::new(),
-            },
-            flags,
-        )
-        .ok()?;
         let nr_vecs = nr_vecs.clamp(1, bindings::BIO_MAX_VECS as usize) as u16;
         // SAFETY: the helper only computes a flag word.
         let opf = unsafe { ffi_ext::rmpage_req_op_read(readahead) };
         // SAFETY: `bdev` is open (its invariant); `nr_vecs` is within
         // BIO_MAX_VECS.
         let bio = unsafe { ffi_ext::rmpage_bio_alloc(bdev.0.as_ptr(), nr_vecs, opf, readahead) };
-        let bio = NonNull::new(bio)?;
-        let ctx = KBox::into_raw(ctx);
-        // SAFETY: `bio` is a fresh bio that only we reference.
-        unsafe {
-            (*bio.as_ptr()).bi_iter.bi_sector = sector;
-            (*bio.as_ptr()).bi_end_io = Some(read_end_io::<C>);
-            (*bio.as_ptr()).bi_private = ctx.cast();
-        }
-        // INVARIANT: end_io and private are set as required; no folio yet.
-        Some(Self {
-            bio,
-            ctx: NonNull::new(ctx).expect("KBox pointer is never NULL"),
-            folios: 0,
-            bytes: 0,
+        Self::wrap(
+            NonNull::new(bio)?,
+            sector,
+            completion,
+            gfp(readahead),
             readahead,
-        })
+        )
     }
 
     /// Adds `len` bytes of `folio`, from `offset`, to the bio. On success the
     /// bio owns the folio; if the bio is full, the folio comes back, as does
     /// an uptodate folio (the device must not write its bytes: see
-    /// [`LockedFolio`]).
+    /// [`ReadFolio`]).
     pub(crate) fn add_folio(
         &mut self,
-        folio: LockedFolio,
+        folio: ReadFolio,
         len: usize,
         offset: usize,
-    ) -> core::result::Result<(), LockedFolio> {
+    ) -> core::result::Result<(), ReadFolio> {
         if len == 0 || offset.saturating_add(len) > folio.size() || folio.is_uptodate() {
             return Err(folio);
         }
@@ -343,33 +440,80 @@ impl<C: ReadCompletion> ReadBio<C> {
         self.bytes += len;
         Ok(())
     }
+}
 
-    /// Number of whole folios in the bio.
-    pub(crate) fn folios(&self) -> usize {
-        self.folios
+impl<C: BioCompletion> Bio<C, Write> {
+    /// Allocates a write bio for `nr_vecs` segments at 512-byte `sector` of
+    /// `bdev`, for writeback under `wbc` of `inode`'s data: `REQ_OP_WRITE`
+    /// with the flags `wbc` asks for, its cgroup, the inode's write hint.
+    /// Write bios come from the bio_set's mempool and cannot fail; their
+    /// small context is a GFP_KERNEL allocation (writeback holds no lock
+    /// that reclaim could need), and if even that fails (`None`) the caller
+    /// writes the folio through the buffer_head path.
+    pub(crate) fn alloc(
+        bdev: BlockDevice<'_>,
+        sector: u64,
+        nr_vecs: usize,
+        folio: &WritebackFolio,
+        inode: RawInode<'_>,
+        completion: Arc<C>,
+    ) -> Option<Self> {
+        let nr_vecs = nr_vecs.clamp(1, bindings::BIO_MAX_VECS as usize) as u16;
+        // SAFETY: `bdev` is open, `folio.wbc()` is the walk's writeback
+        // control and `inode` the inode it writes (the types' invariants).
+        let bio = unsafe {
+            ffi_ext::rmpage_bio_alloc_write(
+                bdev.0.as_ptr(),
+                nr_vecs,
+                folio.wbc().as_ptr().cast(),
+                inode.as_ptr().cast(),
+            )
+        };
+        Self::wrap(NonNull::new(bio)?, sector, completion, GFP_KERNEL, false)
     }
 
-    /// Number of bytes the bio will read.
-    pub(crate) fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// Sends the bio to the block layer. Its completion ends the reads. An
-    /// empty bio is not sent (a zero-length read confuses drivers); it is
-    /// just freed.
-    pub(crate) fn submit(self) {
-        if self.bytes == 0 {
-            return;
+    /// Adds the first `len` bytes of `folio`, whose first `clean` buffers (if
+    /// it has buffers) are the blocks being written, and starts the folio's
+    /// writeback: the buffers' dirty bits are cleared, the writeback flag
+    /// set, the folio unlocked (fs/mpage.c's order, so that a failure to add
+    /// leaves every buffer dirty). If the bio is full the folio comes back
+    /// untouched.
+    pub(crate) fn add_folio(
+        &mut self,
+        folio: WritebackFolio,
+        len: usize,
+        clean: usize,
+    ) -> core::result::Result<(), WritebackFolio> {
+        if len == 0 || len > folio.size() {
+            return Err(folio);
         }
-        let bio = self.bio.as_ptr();
-        core::mem::forget(self);
-        // SAFETY: the bio is fully set up (type invariant); from here the
-        // block layer owns it until `read_end_io` puts it.
-        unsafe { bindings::submit_bio(bio) };
+        // SAFETY: `wbc` is the walk's and the folio is locked.
+        unsafe { ffi_ext::rmpage_wbc_account_folio(folio.wbc().as_ptr().cast(), folio.as_ptr()) };
+        // SAFETY: the bio is ours and unsubmitted (type invariant); the folio
+        // is valid and locked, and the range lies inside it (checked above).
+        let added = unsafe { bindings::bio_add_folio(self.bio.as_ptr(), folio.as_ptr(), len, 0) };
+        if !added {
+            return Err(folio);
+        }
+        let has_buffers = folio.has_buffers();
+        let ptr = folio.into_raw();
+        // SAFETY: we held the folio's lock (now ours as a raw pointer): its
+        // buffers may be cleaned, its writeback started, and then it is
+        // unlocked. INVARIANT: its writeback now belongs to the bio.
+        unsafe {
+            if has_buffers {
+                clean_buffers(ptr, clean);
+            }
+            ffi_ext::rmpage_folio_start_writeback(ptr);
+            bindings::folio_unlock(ptr);
+        }
+        self.folios += 1;
+        self.bytes += len;
+        Ok(())
     }
 }
 
-impl<C: ReadCompletion> Drop for ReadBio<C> {
+impl<C: BioCompletion, D: Direction> Drop for Bio<C, D> {
     fn drop(&mut self) {
         if self.bytes == 0 {
             // Nothing in it to fail, and no read to report: just free it.
@@ -382,21 +526,24 @@ impl<C: ReadCompletion> Drop for ReadBio<C> {
             return;
         }
         // SAFETY: the bio is ours and was never submitted; completing it with
-        // an error runs `read_end_io`, which fails and unlocks its folios,
-        // frees the context and puts the bio.
+        // an error runs `bio_end_io`, which fails its folios' I/O, frees the
+        // context and puts the bio.
         unsafe { ffi_ext::rmpage_bio_io_error(self.bio.as_ptr()) };
     }
 }
 
 /// # Safety
 ///
-/// Called by the block layer once, when a bio allocated by [`ReadBio::alloc`] completes.
+/// Called by the block layer once, when a bio allocated by [`Bio::alloc`]
+/// completes.
 ///
-/// The completion of every [`ReadBio`]: like fs/mpage.c's
-/// `mpage_read_end_io`, it ends the read on each folio of the bio (uptodate
-/// on success) and unlocks it; a piece of a split folio ends that folio only
-/// if it is the last piece.
-unsafe extern "C" fn read_end_io<C: ReadCompletion>(bio: *mut bindings::bio) {
+/// The completion of every [`Bio`]: like fs/mpage.c's `mpage_read_end_io`,
+/// it ends the read on each folio of a read bio (uptodate on success) and
+/// unlocks it, a piece of a split folio ending that folio only if it is the
+/// last piece; like `mpage_write_end_io`, it ends the writeback of each
+/// folio of a write bio, after recording an error in its mapping, where
+/// fsync finds it (errseq: once for every open file).
+unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
     // SAFETY: the block layer calls us once with the completed bio, whose
     // `bi_private` is the context that `alloc` leaked.
     let ctx = unsafe { KBox::from_raw((*bio).bi_private.cast::<BioCtx<C>>()) };
@@ -404,11 +551,14 @@ unsafe extern "C" fn read_end_io<C: ReadCompletion>(bio: *mut bindings::bio) {
     let err = unsafe { ffi_ext::rmpage_bio_status_errno(bio) };
     // Counters first: once the last folio is unlocked, the filesystem may be
     // unmounted. The Arc keeps the counters alive regardless.
-    ctx.completion.read_done(if err == 0 {
-        None
-    } else {
-        Some(Error::from_errno(err))
-    });
+    ctx.completion.bio_done(
+        ctx.write,
+        if err == 0 {
+            None
+        } else {
+            Some(Error::from_errno(err))
+        },
+    );
 
     let mut iter = MaybeUninit::<bindings::folio_iter>::uninit();
     // SAFETY: `bio` is valid; the helper initialises `iter`.
@@ -420,7 +570,16 @@ unsafe extern "C" fn read_end_io<C: ReadCompletion>(bio: *mut bindings::bio) {
                 let len = unsafe { (*iter.as_ptr()).length };
                 split.complete(len, err == 0);
             }
-            // SAFETY: the bio owned this whole folio's lock (ReadBio
+            // SAFETY: the bio owned this whole folio's writeback (Bio
+            // invariant); ending it gives that up. The folio's mapping is
+            // stable while it is under writeback.
+            None if ctx.write => unsafe {
+                if err != 0 {
+                    ffi_ext::rmpage_folio_set_mapping_error(folio, err);
+                }
+                bindings::folio_end_writeback(folio);
+            },
+            // SAFETY: the bio owned this whole folio's lock (Bio
             // invariant); ending the read releases it.
             None => unsafe { bindings::folio_end_read(folio, err == 0) },
         }

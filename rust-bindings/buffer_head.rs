@@ -7,7 +7,7 @@
 
 use super::ffi_ext;
 use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{bindings, prelude::*};
+use kernel::{bindings, prelude::*, types::Opaque};
 
 /// A block read from the device, held in the buffer cache (`sb_bread`).
 ///
@@ -65,49 +65,62 @@ impl BufferHead {
         Ok(())
     }
 
-    /// The little-endian `u32`s of the block from byte `off` to its end
-    /// (an array of block pointers), copied out a few at a time.
-    pub(crate) fn le32s(&self, off: usize) -> Le32s<'_> {
-        Le32s {
-            bh: self,
-            next: off.min(self.size),
-            buf: [0; LE32_CHUNK],
-            pos: 0,
-            len: 0,
-        }
+    /// The buffer of block `block`, just allocated to the filesystem: never
+    /// read from disk (whatever is there is stale), filled with zeroes and
+    /// marked uptodate, for the caller to build new metadata in.
+    ///
+    /// # Safety
+    ///
+    /// As for [`BufferHead::bread`].
+    pub(crate) unsafe fn new_zeroed(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
+        // SAFETY: guaranteed by the caller.
+        let bh = unsafe { ffi_ext::rmpage_sb_getblk_zeroed(sb.cast(), block) };
+        let bh = NonNull::new(bh).ok_or(ENOMEM)?;
+        // SAFETY: `bh` is a valid buffer_head we hold a reference on.
+        let size = unsafe { ffi_ext::rmpage_bh_size(bh.as_ptr()) };
+        // INVARIANT: the helper marked it uptodate, and we hold a reference.
+        Ok(Self { bh, size })
     }
-}
 
-/// Bytes [`Le32s`] copies out at once.
-const LE32_CHUNK: usize = 128;
-
-/// Iterator over the little-endian `u32`s of a [`BufferHead`].
-pub(crate) struct Le32s<'a> {
-    bh: &'a BufferHead,
-    /// Block offset of the first byte not copied yet.
-    next: usize,
-    buf: [u8; LE32_CHUNK],
-    /// Next byte of `buf` to hand out, and bytes valid in it.
-    pos: usize,
-    len: usize,
-}
-
-impl Iterator for Le32s<'_> {
-    type Item = u32;
-
-    fn next(&mut self) -> Option<u32> {
-        if self.pos + 4 > self.len {
-            let n = (self.bh.size - self.next).min(LE32_CHUNK) & !3;
-            if n == 0 || self.bh.read(self.next, &mut self.buf[..n]).is_err() {
-                return None;
-            }
-            self.next += n;
-            self.pos = 0;
-            self.len = n;
+    /// Copies `src` into the block at `off` (`EINVAL` if it does not fit).
+    /// The caller marks the buffer dirty once its change is complete.
+    ///
+    /// Writers of one block serialise on the filesystem's own locks (the
+    /// block map's, the allocator's, the inode table's); readers only copy
+    /// bytes out, so a racing reader sees old or new bytes, never a torn
+    /// object that it trusts (every parser checks what it reads).
+    pub(crate) fn write(&self, off: usize, src: &[u8]) -> Result {
+        let end = off.checked_add(src.len()).ok_or(EINVAL)?;
+        if end > self.size {
+            return Err(EINVAL);
         }
-        let b = &self.buf[self.pos..self.pos + 4];
-        self.pos += 4;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        // SAFETY: the buffer is referenced and uptodate, `size` bytes long
+        // (type invariant), and `off..end` lies inside it.
+        unsafe { ffi_ext::rmpage_bh_store(self.bh.as_ptr(), off, src.as_ptr().cast(), src.len()) };
+        Ok(())
+    }
+
+    /// Marks the buffer dirty: the block device's writeback (or sync) writes
+    /// it.
+    pub(crate) fn mark_dirty(&self) {
+        // SAFETY: the buffer is referenced (type invariant).
+        unsafe { ffi_ext::mark_buffer_dirty(self.bh.as_ptr().cast()) };
+    }
+
+    /// Marks the buffer dirty as metadata of `inode`: its fsync writes it
+    /// too (`mmb_mark_buffer_dirty`).
+    pub(crate) fn mark_dirty_for(&self, inode: &MetadataBuffers) {
+        // SAFETY: the buffer is referenced (type invariant) and the list is
+        // initialised and lives as long as its inode (its invariant).
+        unsafe { ffi_ext::mmb_mark_buffer_dirty(self.bh.as_ptr().cast(), inode.as_ptr()) };
+    }
+
+    /// Writes the buffer now if it is dirty, and waits: `EIO` if the write
+    /// failed.
+    pub(crate) fn sync(&self) -> Result {
+        // SAFETY: the buffer is referenced (type invariant).
+        let ret = unsafe { ffi_ext::sync_dirty_buffer(self.bh.as_ptr().cast()) };
+        kernel::error::to_result(ret)
     }
 }
 
@@ -155,18 +168,61 @@ impl<'a> MapResult<'a> {
 
     /// Reports `bytes` mapped at device block `pblk`. `boundary` says the next
     /// block's mapping needs another metadata read (BH_Boundary), so I/O
-    /// built so far should be submitted first.
-    pub(crate) fn map(&mut self, pblk: u64, bytes: usize, boundary: bool) {
+    /// built so far should be submitted first; `new` that the blocks were
+    /// allocated just now (BH_New: the caller zeroes what it does not write,
+    /// and cleans stale aliases from the device's cache).
+    pub(crate) fn map(&mut self, pblk: u64, bytes: usize, boundary: bool, new: bool) {
         // SAFETY: valid for 'a (type invariant); map_bh only fills fields.
         unsafe {
-            ffi_ext::rmpage_bh_map(
-                self.bh.as_ptr(),
-                self.sb.cast(),
-                pblk,
-                bytes,
-                boundary,
-                false,
-            )
+            ffi_ext::rmpage_bh_map(self.bh.as_ptr(), self.sb.cast(), pblk, bytes, boundary, new)
         };
+    }
+}
+
+/// The dirty metadata buffers an inode's fsync must write besides the inode
+/// itself (indirect blocks): `struct mapping_metadata_bhs`.
+///
+/// # Invariants
+///
+/// The list is initialised (`mmb_init`) for the inode that owns it, and
+/// lives as long as that inode; it is pinned, since buffers link into it.
+#[repr(transparent)]
+pub(crate) struct MetadataBuffers(Opaque<bindings::mapping_metadata_bhs>);
+
+impl MetadataBuffers {
+    /// An initialiser for the list of the inode whose page cache is
+    /// `mapping`.
+    ///
+    /// # Safety
+    ///
+    /// `mapping` is the `i_data` of the inode that will own the list, and
+    /// stays valid as long as the list.
+    pub(crate) unsafe fn new(mapping: *mut bindings::address_space) -> impl PinInit<Self> {
+        // SAFETY: `Opaque` is transparent; mmb_init initialises the slot,
+        // which is pinned where it lives (the inode's private box).
+        unsafe {
+            pin_init::pin_init_from_closure(move |slot: *mut Self| {
+                ffi_ext::mmb_init(slot.cast(), mapping.cast());
+                Ok(())
+            })
+        }
+    }
+
+    fn as_ptr(&self) -> *mut bindings::mapping_metadata_bhs {
+        self.0.get()
+    }
+
+    /// Writes every buffer on the list and waits: the first write error.
+    pub(crate) fn sync(&self) -> Result {
+        // SAFETY: initialised (type invariant).
+        let ret = unsafe { ffi_ext::mmb_sync(self.as_ptr()) };
+        kernel::error::to_result(ret)
+    }
+
+    /// Empties the list without writing (the inode is going away; the
+    /// buffers stay dirty in the device's cache).
+    pub(crate) fn invalidate(&self) {
+        // SAFETY: initialised (type invariant).
+        unsafe { ffi_ext::mmb_invalidate(self.as_ptr()) };
     }
 }

@@ -8,7 +8,8 @@
 //! [`include/linux/highmem.h`](srctree/include/linux/highmem.h).
 
 use super::ffi_ext;
-use core::{ops::Deref, ptr::NonNull};
+use crate::mpage::write_plan::BufferState;
+use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 use kernel::{
     bindings,
     page::PAGE_SIZE,
@@ -103,38 +104,44 @@ impl Folio {
         unsafe { ffi_ext::rmpage_folio_test_locked(self.as_ptr()) }
     }
 
-    /// Calls `f` with the bytes of page `n` of an uptodate folio of a file
-    /// on a read-only super_block, mapped into the kernel's address space
-    /// for the call (`kmap_local_folio`).
+    /// Whether the folio belongs to the page cache of `inode`.
+    pub(crate) fn belongs_to(&self, inode: *mut bindings::inode) -> bool {
+        // SAFETY: valid folio (type invariant); the helper reads its mapping
+        // once and compares pointers, following nothing.
+        unsafe { ffi_ext::rmpage_folio_host_is(self.as_ptr(), inode.cast()) }
+    }
+
+    /// Calls `f` with the bytes of page `n` of an uptodate folio, mapped
+    /// into the kernel's address space for the call (`kmap_local_folio`).
     ///
-    /// Only such a folio can be read without its lock: its bytes are the
-    /// file's and nobody writes them. Fails with `EIO` if the folio is not
-    /// uptodate (its bytes are not file contents), and with `EINVAL` if it
-    /// has no page `n` or its file can be written. The mapping is local to
-    /// the call, so mappings nest and unmap in order, as `kunmap_local`
-    /// requires.
-    pub(crate) fn with_page<R>(&self, n: usize, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+    /// `guard` proves that nobody writes the folio's bytes meanwhile: the
+    /// folio's own lock, or the lock its filesystem takes around every write
+    /// of such folios (see [`ContentsGuard`]). Fails with `EIO` if the folio
+    /// is not uptodate (its bytes are not file contents), and with `EINVAL`
+    /// if the guard does not cover it or it has no page `n`. The mapping is
+    /// local to the call, so mappings nest and unmap in order, as
+    /// `kunmap_local` requires.
+    pub(crate) fn with_page<R>(
+        &self,
+        guard: &impl ContentsGuard,
+        n: usize,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
         if !self.is_uptodate() {
             return Err(EIO);
+        }
+        if !guard.covers(self) {
+            return Err(EINVAL);
         }
         let offset = n.checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
         if offset >= self.size() {
             return Err(EINVAL);
         }
-        // SAFETY: valid folio (type invariant); the helper reads its mapping
-        // once and checks it before following it.
-        if !unsafe { ffi_ext::rmpage_folio_read_only(self.as_ptr()) } {
-            return Err(EINVAL);
-        }
         // SAFETY: the folio is valid and `offset` lies inside it.
         let addr = unsafe { ffi_ext::rmpage_kmap_local_folio(self.as_ptr(), offset) };
         // SAFETY: `addr` maps the `PAGE_SIZE` bytes of page `n` until the
-        // kunmap below. The folio is uptodate, and nothing in this crate
-        // writes an uptodate folio (`LockedFolio`). Its file is on a
-        // read-only super_block (checked above), which stays read-only: the
-        // filesystems built on these abstractions refuse read-write remounts
-        // (`Tables::reconfigure`), so no write path touches it either. So
-        // nothing writes these bytes while we read them.
+        // kunmap below. The folio is uptodate, and `guard` keeps every writer
+        // of its bytes away while it is borrowed (ContentsGuard's contract).
         let bytes = unsafe { core::slice::from_raw_parts(addr.cast::<u8>(), PAGE_SIZE) };
         let r = f(bytes);
         // SAFETY: `addr` came from kmap_local_folio above, and every mapping
@@ -144,18 +151,38 @@ impl Folio {
     }
 }
 
+/// A lock that keeps every writer away from the bytes of some folios while
+/// it is held: what [`Folio::with_page`] needs to lend those bytes as a
+/// `&[u8]`.
+///
+/// # Safety
+///
+/// While a value of the implementing type exists, nothing writes the bytes
+/// of a folio for which [`ContentsGuard::covers`] returns true.
+pub(crate) unsafe trait ContentsGuard {
+    /// Whether the guard protects the bytes of `folio`.
+    fn covers(&self, folio: &Folio) -> bool;
+}
+
+// SAFETY: every writer of a page cache folio's bytes holds the folio lock
+// (write_begin/write_end, page_mkwrite, truncation's zeroing, reads), and a
+// `LockedFolio` is that lock.
+unsafe impl ContentsGuard for LockedFolio {
+    fn covers(&self, folio: &Folio) -> bool {
+        self.as_ptr() == folio.as_ptr()
+    }
+}
+
 /// A folio of a file's page cache that the caller holds locked.
 ///
-/// `read_folio` and readahead receive their folios locked and must unlock each
-/// of them exactly once, when its contents are known (read, zeroed, or
-/// failed). Owning a `LockedFolio` is owning that duty: every way out of this
-/// type ([`LockedFolio::unlock`], [`LockedFolio::end_read`], handing it to a
-/// bio or to the buffer_head path) consumes it, and nothing may touch the folio
-/// after that. It is deliberately neither `Clone` nor `Copy`. It derefs to
-/// [`Folio`] for what any referenced folio offers; [`LockedFolio::get`] takes
-/// a reference that outlives the lock. Nothing writes the bytes of a folio
-/// that is already uptodate (zeroing, or a bio reading into it): readers of
-/// uptodate folios do not take the lock.
+/// The lock alone promises nothing about what happens next: dropping a
+/// `LockedFolio` unlocks it. What the page cache expects when it hands a
+/// locked folio to a filesystem is a promise of its own, a type of its own
+/// that wraps this one: [`ReadFolio`] (a read that must end, failed if
+/// nothing else) and [`WritebackFolio`] (a write that must start, or the
+/// folio must stay dirty). It derefs to [`Folio`] for what any referenced
+/// folio offers; [`LockedFolio::get`] takes a reference that outlives the
+/// lock.
 ///
 /// # Invariants
 ///
@@ -191,16 +218,75 @@ impl LockedFolio {
         Self(NonNull::new(ptr).expect("locked folio pointer is never NULL"))
     }
 
-    /// Gives up the duty to unlock: the caller takes it.
+    /// Unlocks the folio without changing its state.
+    pub(crate) fn unlock(self) {
+        drop(self);
+    }
+}
+
+impl Drop for LockedFolio {
+    fn drop(&mut self) {
+        // SAFETY: we own the lock (type invariant) and give it up here; the
+        // folio is not touched again since `self` is being destroyed.
+        unsafe { bindings::folio_unlock(self.0.as_ptr()) };
+    }
+}
+
+/// A locked folio that the page cache asked to read (`read_folio`,
+/// readahead): the read must end, exactly once, and unlock the folio.
+///
+/// Every way out consumes it: [`ReadFolio::end_read`], handing it to a bio or
+/// to the buffer_head path, or giving it back unread. Dropped without an end,
+/// it fails the read, so the reader gets `EIO` and a retry starts afresh
+/// instead of hanging on the lock. Nothing here writes the bytes of a folio
+/// that is already uptodate (zeroing, or a bio reading into it): readers of
+/// uptodate folios do not take the lock, and `end_read(true)` on one is
+/// refused.
+///
+/// # Invariants
+///
+/// As for [`LockedFolio`]: `self.0` is a valid folio locked on behalf of
+/// this object, whose read this object must end.
+pub(crate) struct ReadFolio(NonNull<bindings::folio>);
+
+// SAFETY: as for LockedFolio: reads end in any context.
+unsafe impl Send for ReadFolio {}
+
+impl Deref for ReadFolio {
+    type Target = Folio;
+
+    fn deref(&self) -> &Folio {
+        // SAFETY: valid while locked, and the borrow cannot outlive `self`.
+        unsafe { Folio::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl ReadFolio {
+    /// Takes over the read of `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a locked folio handed to `read_folio` or readahead, whose
+    /// unlocking is the caller's to hand over.
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::folio) -> Self {
+        // INVARIANT: the caller guarantees validity and the lock.
+        Self(NonNull::new(ptr).expect("locked folio pointer is never NULL"))
+    }
+
+    /// Gives up the duty to end the read: the caller takes it.
     pub(crate) fn into_raw(self) -> *mut bindings::folio {
         let ptr = self.0.as_ptr();
         core::mem::forget(self);
         ptr
     }
 
-    /// A reference to the folio that stays valid after the lock is given
-    /// up: for looking at the folio once a read it was handed to has
-    /// started (or already ended).
+    /// The folio's lock without the promise of a read.
+    fn into_locked(self) -> LockedFolio {
+        // SAFETY: we hold the lock and hand it over.
+        unsafe { LockedFolio::from_raw(self.into_raw()) }
+    }
+
+    /// A reference to the folio that outlives the read.
     pub(crate) fn get(&self) -> ARef<Folio> {
         ARef::from(&**self)
     }
@@ -211,14 +297,10 @@ impl LockedFolio {
         unsafe { ffi_ext::rmpage_folio_has_buffers(self.as_ptr()) }
     }
 
-    /// Zeroes bytes `start..end` of the folio.
-    ///
-    /// The range is clamped to the folio, so a caller cannot write outside it.
-    /// An uptodate folio is left alone: its bytes are the file's, and
-    /// [`Folio::with_page`] lets others read them without the lock.
+    /// Zeroes bytes `start..end` (holes, or past EOF) of a folio being read.
+    /// An uptodate folio is left alone: its bytes are the file's.
     pub(crate) fn zero_range(&mut self, start: usize, end: usize) {
-        let size = self.size();
-        let end = end.min(size);
+        let end = end.min(self.size());
         if start >= end || self.is_uptodate() {
             return;
         }
@@ -230,34 +312,216 @@ impl LockedFolio {
     /// Marks the contents valid and unlocks: the end of a read that needed no
     /// I/O (a folio made only of holes).
     pub(crate) fn finish_uptodate(self) {
-        // SAFETY: valid and locked by us; marking uptodate under the lock is
-        // what the page cache requires.
-        unsafe { ffi_ext::rmpage_folio_mark_uptodate(self.as_ptr()) };
+        if !self.is_uptodate() {
+            // SAFETY: valid and locked by us; marking uptodate under the
+            // lock is what the page cache requires.
+            unsafe { ffi_ext::rmpage_folio_mark_uptodate(self.as_ptr()) };
+        }
         self.unlock();
     }
 
-    /// Ends a read: marks the folio uptodate if `success`, then unlocks it.
+    /// Ends the read: marks the folio uptodate if `success`, then unlocks it.
     pub(crate) fn end_read(self, success: bool) {
+        // folio_end_read() must not be told of success on a folio that is
+        // already uptodate; its contents stand as they are.
+        let success = success && !self.is_uptodate();
         let ptr = self.into_raw();
-        // SAFETY: we owned the lock (type invariant) and give it up here.
+        // SAFETY: we owned the lock and give it up here.
         unsafe { bindings::folio_end_read(ptr, success) };
     }
 
-    /// Unlocks the folio without changing its state.
+    /// Gives the folio back unread (readahead stopping, or a folio that is
+    /// uptodate already): unlocks it, its state unchanged.
     pub(crate) fn unlock(self) {
-        let ptr = self.into_raw();
-        // SAFETY: we owned the lock (type invariant) and give it up here.
-        unsafe { bindings::folio_unlock(ptr) };
+        self.into_locked().unlock();
     }
 }
 
-impl Drop for LockedFolio {
-    /// A locked folio that is dropped without an explicit end would hang every
-    /// later reader of that page; fail the read instead, so that the reader
-    /// gets EIO and a retry starts afresh.
+impl Drop for ReadFolio {
+    /// A read that was never ended fails, so that its reader gets EIO rather
+    /// than waiting on the lock forever.
     fn drop(&mut self) {
-        // SAFETY: we own the lock (type invariant) and give it up here; the
-        // folio is not touched again since `self` is being destroyed.
+        // SAFETY: we own the lock (type invariant) and give it up here.
         unsafe { bindings::folio_end_read(self.0.as_ptr(), false) };
+    }
+}
+
+/// A locked, dirty folio that writeback took (`writeback_iter`), whose dirty
+/// bit was cleared for the write: its contents must reach the disk, or the
+/// folio must be dirty again.
+///
+/// Every way out consumes it: a write bio that starts its writeback
+/// (`folio_start_writeback`) and unlocks it, the buffer_head write path, or
+/// [`WritebackFolio::skip`] for a folio wholly past EOF, whose data nobody
+/// will read. Dropped otherwise, it is redirtied
+/// (`folio_redirty_for_writepage`) and unlocked, so the data is written by a
+/// later writeback rather than lost.
+///
+/// # Invariants
+///
+/// `self.wbc` is the writeback_control of the `writeback_iter` walk that
+/// handed out the folio, valid for as long as this object.
+pub(crate) struct WritebackFolio {
+    folio: NonNull<bindings::folio>,
+    wbc: NonNull<bindings::writeback_control>,
+}
+
+// SAFETY: as for LockedFolio.
+unsafe impl Send for WritebackFolio {}
+
+impl Deref for WritebackFolio {
+    type Target = Folio;
+
+    fn deref(&self) -> &Folio {
+        // SAFETY: valid while locked, and the borrow cannot outlive `self`.
+        unsafe { Folio::from_raw(self.folio.as_ptr()) }
+    }
+}
+
+impl WritebackFolio {
+    /// # Safety
+    ///
+    /// `ptr` is a folio that `writeback_iter(.., wbc, ..)` returned locked,
+    /// whose unlocking is the caller's to hand over, and `wbc` outlives the
+    /// returned object.
+    pub(crate) unsafe fn from_raw(
+        ptr: *mut bindings::folio,
+        wbc: NonNull<bindings::writeback_control>,
+    ) -> Self {
+        // INVARIANT: the caller guarantees the lock and `wbc`.
+        Self {
+            folio: NonNull::new(ptr).expect("locked folio pointer is never NULL"),
+            wbc,
+        }
+    }
+
+    /// Gives up the duty to write or redirty: the caller takes it.
+    pub(crate) fn into_raw(self) -> *mut bindings::folio {
+        let ptr = self.folio.as_ptr();
+        core::mem::forget(self);
+        ptr
+    }
+
+    /// The writeback_control of the walk this folio came from.
+    pub(crate) fn wbc(&self) -> NonNull<bindings::writeback_control> {
+        self.wbc
+    }
+
+    /// Whether the folio carries buffer_heads.
+    pub(crate) fn has_buffers(&self) -> bool {
+        // SAFETY: valid and locked, so its private data is stable.
+        unsafe { ffi_ext::rmpage_folio_has_buffers(self.as_ptr()) }
+    }
+
+    /// The folio's buffer_heads, one block each, in order; empty if it has
+    /// none.
+    pub(crate) fn buffers(&self) -> FolioBuffers<'_> {
+        // SAFETY: the folio is locked, so its buffer ring is stable.
+        let head = unsafe { ffi_ext::rmpage_folio_buffers(self.as_ptr()) };
+        FolioBuffers {
+            head: NonNull::new(head),
+            next: NonNull::new(head),
+            _folio: PhantomData,
+        }
+    }
+
+    /// Zeroes bytes `start..end`: the part of the folio straddling EOF that
+    /// lies past it, on every writeback, since the folio may be mmapped and
+    /// written there.
+    pub(crate) fn zero_range(&mut self, start: usize, end: usize) {
+        let end = end.min(self.size());
+        if start >= end {
+            return;
+        }
+        // SAFETY: the folio is valid and locked by us (writers hold the
+        // lock), and `start < end <= size` keeps the write inside it.
+        unsafe { ffi_ext::rmpage_folio_zero_segment(self.as_ptr(), start, end) };
+    }
+
+    /// Unlocks a folio wholly past EOF without writing it: truncation is
+    /// removing it, and allocating blocks for it would leak them (fs/mpage.c
+    /// paid for that in 2023).
+    pub(crate) fn skip(self) {
+        // SAFETY: we hold the lock and hand it over.
+        unsafe { LockedFolio::from_raw(self.into_raw()) }.unlock();
+    }
+}
+
+impl Drop for WritebackFolio {
+    /// A folio that writeback took but did not write stays dirty.
+    fn drop(&mut self) {
+        // SAFETY: the folio is locked by us and `wbc` is the walk's (type
+        // invariants); redirtying a locked folio is what the call is for,
+        // and the unlock gives up our lock.
+        unsafe {
+            bindings::folio_redirty_for_writepage(self.wbc.as_ptr(), self.folio.as_ptr());
+            bindings::folio_unlock(self.folio.as_ptr());
+        }
+    }
+}
+
+/// The buffer_heads of a folio under the folio lock, as [`BufferState`]s.
+///
+/// # Invariants
+///
+/// `head` is the first buffer of a folio that stays locked for `'a`, and
+/// `next` the next buffer to visit in its ring (None once back at `head`).
+pub(crate) struct FolioBuffers<'a> {
+    head: Option<NonNull<bindings::buffer_head>>,
+    next: Option<NonNull<bindings::buffer_head>>,
+    _folio: PhantomData<&'a WritebackFolio>,
+}
+
+impl Iterator for FolioBuffers<'_> {
+    type Item = BufferState;
+
+    fn next(&mut self) -> Option<BufferState> {
+        let bh = self.next?;
+        // SAFETY: the buffer belongs to the locked folio's ring (type
+        // invariant), which nobody changes while the folio is locked.
+        let (state, pblk, after) = unsafe {
+            (
+                ffi_ext::rmpage_bh_state(bh.as_ptr()),
+                ffi_ext::rmpage_bh_blocknr(bh.as_ptr()),
+                ffi_ext::rmpage_bh_next(bh.as_ptr()),
+            )
+        };
+        self.next = NonNull::new(after).filter(|n| Some(*n) != self.head);
+        let mapped = state & ffi_ext::RMPAGE_BH_MAPPED != 0;
+        Some(BufferState {
+            mapped,
+            dirty: state & ffi_ext::RMPAGE_BH_DIRTY != 0,
+            uptodate: state & ffi_ext::RMPAGE_BH_UPTODATE != 0,
+            boundary: state & ffi_ext::RMPAGE_BH_BOUNDARY != 0,
+            pblk: if mapped { pblk } else { 0 },
+        })
+    }
+}
+
+/// Clears the dirty bit of the first `n` buffers of a locked folio: they
+/// are in a write bio now (fs/mpage.c's clean_buffers()). fs/mpage.c then
+/// frees the buffers of an uptodate folio when the kernel holds too many
+/// (`buffer_heads_over_limit`, which modules cannot see); here reclaim frees
+/// them when it takes the clean folio.
+///
+/// # Safety
+///
+/// `folio` is locked by the caller and has buffers.
+pub(crate) unsafe fn clean_buffers(folio: *mut bindings::folio, n: usize) {
+    // SAFETY: locked folio (caller's guarantee): its ring is stable.
+    let head = unsafe { ffi_ext::rmpage_folio_buffers(folio) };
+    let mut bh = head;
+    for _ in 0..n {
+        if bh.is_null() {
+            break;
+        }
+        // SAFETY: `bh` is in the locked folio's ring.
+        unsafe {
+            ffi_ext::rmpage_bh_clear_dirty(bh);
+            bh = ffi_ext::rmpage_bh_next(bh);
+        }
+        if bh == head {
+            break;
+        }
     }
 }

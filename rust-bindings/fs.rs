@@ -9,11 +9,13 @@
 use super::{
     buffer_head::MapResult,
     ffi_ext,
-    folio::LockedFolio,
+    folio::{ContentsGuard, Folio, ReadFolio, WritebackFolio},
     inode::{free_inode_box, Inode, InodeParams},
     readahead::Readahead,
     super_block::{New, SuperBlock},
+    writeback::Writeback,
 };
+use crate::mpage::mapping::{MapKind, Mapping};
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings,
@@ -23,22 +25,10 @@ use kernel::{
     types::Opaque,
 };
 
-/// A mapped run of blocks, as a block mapper reports it to the kernel's
-/// buffer_head paths.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct BlockRun {
-    /// Device block of the first block.
-    pub(crate) pblk: u64,
-    /// Number of contiguous blocks (at least 1).
-    pub(crate) len: u64,
-    /// The block after this run needs a metadata read to be mapped.
-    pub(crate) boundary: bool,
-}
-
 /// What `fill_super` sets up.
 pub(crate) struct SuperParams<D> {
-    /// Per-mount data of the filesystem.
-    pub(crate) data: D,
+    /// Per-mount data of the filesystem (pinned: it may hold locks).
+    pub(crate) data: Pin<KBox<D>>,
     /// `s_magic`.
     pub(crate) magic: u64,
     /// Largest file size the format allows.
@@ -81,24 +71,45 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// Describes inode `ino`, which is not in the inode cache.
     fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<Self::InodeData>>;
     /// Finds `name` in directory `dir`: its inode number, or `None`.
-    fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>>;
+    fn lookup(dir: &Inode<Self>, guard: &DirGuard<'_>, name: &[u8]) -> Result<Option<u64>>;
     /// Emits the entries of `dir` from `ctx.pos()` on.
-    fn readdir(dir: &Inode<Self>, ctx: &mut DirEmitter<'_>) -> Result;
+    fn readdir(dir: &Inode<Self>, guard: &DirGuard<'_>, ctx: &mut DirEmitter<'_>) -> Result;
     /// Filesystem statistics.
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs>;
-    /// Maps up to `max_blocks` blocks from logical block `lblk`: `None` is a
-    /// hole.
-    fn map_blocks(inode: &Inode<Self>, lblk: u64, max_blocks: u64) -> Result<Option<BlockRun>>;
+    /// Maps `lblk` and up to `max_blocks - 1` following blocks: the one
+    /// block mapper, for the engine and for the kernel's buffer_head paths
+    /// (through `get_block`). With `create`, a hole at `lblk` is allocated
+    /// (the answer then says `new`); `ENOSPC` when the disk is full.
+    fn map_blocks(inode: &Inode<Self>, lblk: u64, max_blocks: u64, create: bool)
+        -> Result<Mapping>;
     /// `read_folio`: reads one locked folio.
-    fn read_folio(inode: &Inode<Self>, folio: LockedFolio) -> Result;
+    fn read_folio(inode: &Inode<Self>, folio: ReadFolio) -> Result;
     /// `readahead`: starts reading the folios of `ra`.
     fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>);
+    /// `writepages`: writes the dirty folios that `wb` hands out.
+    fn writepages(inode: &Inode<Self>, wb: Writeback<'_>) -> Result;
+    /// `write_inode`: stores the inode in its on-disk table (the buffer is
+    /// dirtied, not waited on).
+    fn write_inode(inode: &Inode<Self>) -> Result;
+    /// `sync_inode_metadata`: writes and waits for the inode's table block
+    /// and its dirty metadata buffers (fsync's second half).
+    fn sync_inode_metadata(inode: &Inode<Self>) -> Result;
+    /// Changes the size of a regular file (truncate, extend), with
+    /// `i_rwsem` held: frees the blocks past a smaller size.
+    fn set_size(inode: &Inode<Self>, size: u64) -> Result;
+    /// A write that would have ended at `end` failed part-way: frees the
+    /// blocks it may have allocated past EOF (fs/ext2's ext2_write_failed).
+    fn write_failed(inode: &Inode<Self>, end: u64);
+    /// `sync_fs`: writes the filesystem's own metadata (super block).
+    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result;
+    /// `put_super`: the last words on unmount, after all inodes are gone.
+    fn put_super(sb: &SuperBlock<Self>);
 }
 
 /// The kernel's C buffer_head read path for one folio
 /// (`block_read_full_folio`), mapping through [`FileSystem::map_blocks`].
 /// It unlocks the folio when the read ends.
-pub(crate) fn block_read_full_folio<T: FileSystem>(folio: LockedFolio) -> Result {
+pub(crate) fn block_read_full_folio<T: FileSystem>(folio: ReadFolio) -> Result {
     let ptr = folio.into_raw();
     // SAFETY: the folio is locked and its unlocking passes to
     // block_read_full_folio, which ends the read on every path.
@@ -109,7 +120,7 @@ pub(crate) fn block_read_full_folio<T: FileSystem>(folio: LockedFolio) -> Result
 /// The kernel's C mpage engine for `read_folio` (`mpage_read_folio`), with a
 /// `get_block` built on [`FileSystem::map_blocks`]: the engine we compare
 /// against, on the same code and image.
-pub(crate) fn c_mpage_read_folio<T: FileSystem>(folio: LockedFolio) -> Result {
+pub(crate) fn c_mpage_read_folio<T: FileSystem>(folio: ReadFolio) -> Result {
     let ptr = folio.into_raw();
     // SAFETY: as for block_read_full_folio: mpage_read_folio takes over the
     // unlocking of the folio.
@@ -124,18 +135,103 @@ pub(crate) fn c_mpage_readahead<T: FileSystem>(ra: &mut Readahead<'_>) {
     unsafe { ffi_ext::mpage_readahead(ra.as_ptr().cast(), Some(get_block::<T>)) };
 }
 
-/// `get_block_t` for the C buffer_head paths: read-only, so `create` is
-/// ignored (never set by read paths).
+/// The kernel's C mpage engine for `writepages` (`__mpage_writepages`, no
+/// per-folio hook), with the same `get_block`.
+pub(crate) fn c_mpage_writepages<T: FileSystem>(wb: Writeback<'_>) -> Result {
+    let (mapping, wbc) = wb.into_raw();
+    // SAFETY: the writepages call that `wb` came from is in progress; the C
+    // engine walks the same mapping with the same writeback_control.
+    let ret = unsafe {
+        ffi_ext::__mpage_writepages(mapping.cast(), wbc.cast(), Some(get_block::<T>), None)
+    };
+    kernel::error::to_result(ret)
+}
+
+/// The kernel's buffer_head write path for one folio that the engine cannot
+/// put in a bio whole (fs/buffer.c's `block_write_full_folio`, which is not
+/// exported: its three cases are here, around the exported
+/// `__block_write_full_folio`). It writes the folio's dirty blocks one by
+/// one, mapping (and allocating) through `get_block`, and ends the folio.
+pub(crate) fn block_write_full_folio<T: FileSystem>(
+    inode: &Inode<T>,
+    mut folio: WritebackFolio,
+) -> Result {
+    let i_size = inode.size();
+    let pos = folio.pos();
+    let size = folio.size();
+    if pos >= i_size {
+        // Wholly outside i_size: truncation is removing it.
+        folio.skip();
+        return Ok(());
+    }
+    if pos + size as u64 > i_size {
+        // Straddles i_size: zero what lies past it on every writeback,
+        // since it may be mmapped and written there.
+        folio.zero_range((i_size - pos) as usize, size);
+    }
+    let wbc = folio.wbc();
+    let ptr = folio.into_raw();
+    // SAFETY: the folio is locked and dirty-for-io, its writeback is handed
+    // over: __block_write_full_folio starts it or redirties, and unlocks.
+    let ret = unsafe {
+        ffi_ext::__block_write_full_folio(
+            inode.as_ptr().cast(),
+            ptr.cast(),
+            Some(get_block::<T>),
+            wbc.as_ptr().cast(),
+        )
+    };
+    kernel::error::to_result(ret)
+}
+
+/// Moves EOF of a regular file to `size` in the page cache, as a size change
+/// must before its blocks are freed: the part of the last block past `size`
+/// is zeroed, in the page cache and on disk (`block_truncate_page`, mpage
+/// pitfall 19), then i_size is set and the folios past it go
+/// (`truncate_setsize`). The caller holds `i_rwsem`.
+pub(crate) fn truncate_page_cache<T: FileSystem>(inode: &Inode<T>, size: u64) -> Result {
+    let size = i64::try_from(size).map_err(|_| EFBIG)?;
+    // SAFETY: a live regular file of ours, with i_rwsem held by the caller;
+    // the helper maps (and if need be allocates) the last block through our
+    // get_block.
+    let ret = unsafe {
+        ffi_ext::block_truncate_page(
+            (*inode.as_ptr()).i_mapping.cast(),
+            size,
+            Some(get_block::<T>),
+        )
+    };
+    kernel::error::to_result(ret)?;
+    // SAFETY: as above.
+    unsafe { bindings::truncate_setsize(inode.as_ptr(), size) };
+    Ok(())
+}
+
+/// Drops the page cache of `inode` past `size` (a failed write's folios past
+/// EOF), without changing i_size.
+pub(crate) fn truncate_page_cache_past<T: FileSystem>(inode: &Inode<T>, size: u64) {
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    // SAFETY: a live inode of ours; the caller holds i_rwsem.
+    unsafe { bindings::truncate_pagecache(inode.as_ptr(), size) };
+}
+
+/// The time now, in seconds since the epoch.
+pub(crate) fn now_seconds() -> i64 {
+    // SAFETY: reads the clock.
+    unsafe { ffi_ext::rmpage_now_seconds() }
+}
+
+/// `get_block_t` for the C buffer_head paths, on [`FileSystem::map_blocks`].
 ///
 /// # Safety
 ///
 /// Called by the kernel's buffer_head paths as a `get_block_t`, with an inode of `T`
-/// whose folio they are reading and a `bh_result` they own for the call.
+/// whose folio they are reading or writing and a `bh_result` they own for the call.
 unsafe extern "C" fn get_block<T: FileSystem>(
     inode: *mut bindings::inode,
     iblock: bindings::sector_t,
     bh_result: *mut bindings::buffer_head,
-    _create: c_int,
+    create: c_int,
 ) -> c_int {
     // SAFETY: the C caller passes a live inode of ours (it came from a folio
     // of its page cache), set up since it has pages.
@@ -145,16 +241,44 @@ unsafe extern "C" fn get_block<T: FileSystem>(
     let blkbits = inode.blkbits();
     let max_blocks = ((res.requested_bytes() as u64) >> blkbits).max(1);
     from_result(|| {
-        if let Some(run) = T::map_blocks(inode, iblock, max_blocks)? {
-            let blocks = run.len.min(max_blocks);
+        let m = T::map_blocks(inode, iblock, max_blocks, create != 0)?;
+        if let MapKind::Mapped { pblk, boundary } = m.kind {
+            let blocks = m.len.min(max_blocks);
+            if m.new {
+                // The device's cache may hold old metadata of these blocks
+                // (an indirect block freed a moment ago): it must not be
+                // written over the new data later (mpage pitfall 12).
+                inode.super_block().bdev().clean_aliases(pblk, blocks);
+            }
             res.map(
-                run.pblk,
+                pblk,
                 (blocks << blkbits) as usize,
-                run.boundary && blocks == run.len,
+                boundary && blocks == m.len,
+                m.new,
             );
         }
         Ok(0)
     })
+}
+
+/// The lock that keeps a directory's page cache still while lookup and
+/// readdir read it: the VFS holds the directory's `i_rwsem` (shared) around
+/// both, and every writer of directory blocks holds it exclusively.
+///
+/// # Invariants
+///
+/// `self.0` is a directory of ours whose `i_rwsem` the VFS holds for `'a`.
+pub(crate) struct DirGuard<'a>(*mut bindings::inode, PhantomData<&'a ()>);
+
+// SAFETY: while the guard exists the directory's i_rwsem is held (type
+// invariant), so no writer of its folios runs: rext2 writes directory
+// blocks only with i_rwsem held exclusively (it writes none yet at all), and
+// truncation of a directory's page cache happens only at eviction, when
+// nobody holds a reference to it.
+unsafe impl ContentsGuard for DirGuard<'_> {
+    fn covers(&self, folio: &Folio) -> bool {
+        folio.belongs_to(self.0)
+    }
 }
 
 /// A directory position and the `filldir` callback of a readdir call.
@@ -215,6 +339,10 @@ impl<T: FileSystem> Tables<T> {
     const SOPS: bindings::super_operations = bindings::super_operations {
         evict_inode: Some(Self::evict_inode),
         free_inode: Some(Self::free_inode),
+        write_inode: Some(Self::write_inode),
+        sync_inode_metadata: Some(Self::sync_inode_metadata),
+        put_super: Some(Self::put_super),
+        sync_fs: Some(Self::sync_fs),
         statfs: Some(Self::statfs),
         // SAFETY: all-zero (NULL pointers) is a valid table.
         ..unsafe { core::mem::zeroed() }
@@ -224,8 +352,14 @@ impl<T: FileSystem> Tables<T> {
         bindings::address_space_operations {
             read_folio: Some(Self::read_folio),
             readahead: Some(Self::readahead),
-            // Folios may carry buffer_heads from the fallback path: these
-            // release them, as for ext2's own folios.
+            writepages: Some(Self::writepages),
+            write_begin: Some(Self::write_begin),
+            write_end: Some(Self::write_end),
+            bmap: Some(Self::bmap),
+            // Writes go through buffer_heads (write_begin attaches them), as
+            // in the C ext2: these keep them in step with the folio.
+            dirty_folio: Some(ffi_ext::block_dirty_folio),
+            migrate_folio: Some(ffi_ext::buffer_migrate_folio),
             invalidate_folio: Some(ffi_ext::block_invalidate_folio),
             is_partially_uptodate: Some(ffi_ext::block_is_partially_uptodate),
             error_remove_folio: Some(bindings::generic_error_remove_folio),
@@ -234,6 +368,28 @@ impl<T: FileSystem> Tables<T> {
         };
 
     pub(crate) const FILE_IOPS: bindings::inode_operations = bindings::inode_operations {
+        setattr: Some(Self::setattr),
+        // SAFETY: all-zero (NULL pointers) is a valid table.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    pub(crate) const FILE_FOPS: bindings::file_operations = bindings::file_operations {
+        llseek: Some(bindings::generic_file_llseek),
+        read_iter: Some(bindings::generic_file_read_iter),
+        write_iter: Some(bindings::generic_file_write_iter),
+        mmap_prepare: Some(Self::mmap_prepare),
+        open: Some(bindings::generic_file_open),
+        fsync: Some(bindings::simple_fsync),
+        splice_read: Some(bindings::filemap_splice_read),
+        splice_write: Some(bindings::iter_file_splice_write),
+        // SAFETY: all-zero (NULL pointers) is a valid table.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        fault: Some(bindings::filemap_fault),
+        map_pages: Some(bindings::filemap_map_pages),
+        page_mkwrite: Some(Self::page_mkwrite),
         // SAFETY: all-zero (NULL pointers) is a valid table.
         ..unsafe { core::mem::zeroed() }
     };
@@ -275,18 +431,23 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// Called by the VFS as `fs_context_operations::reconfigure` (remount).
     unsafe extern "C" fn reconfigure(fc: *mut ffi_ext::fs_context) -> c_int {
-        // SAFETY: the VFS passes the remount's fs_context.
-        let flags = unsafe { (*fc).sb_flags };
-        // Without this, a remount would simply clear SB_RDONLY: read-only
-        // is all we serve.
-        if flags & SB_RDONLY == 0 {
-            // SAFETY: as above; the root dentry pins the super_block.
-            let sb = unsafe { SuperBlock::<T>::from_raw((*(*fc).root).d_sb) };
+        // SAFETY: the VFS passes the remount's fs_context; the root dentry
+        // pins the mounted super_block.
+        let (flags, sb) = unsafe {
+            (
+                (*fc).sb_flags,
+                SuperBlock::<T>::from_raw((*(*fc).root).d_sb),
+            )
+        };
+        // Without this, a remount would simply flip SB_RDONLY, with none of
+        // what mounting read-write (or going read-only) does to the super
+        // block: refuse the switch, keep other remounts.
+        if (flags & SB_RDONLY != 0) != sb.is_read_only() {
             pr_err!(
-                "rext2: {}: read-write remounts are not supported yet\n",
+                "rext2: {}: remounting between read-only and read-write is not supported\n",
                 sb.id()
             );
-            return EROFS.to_errno();
+            return EBUSY.to_errno();
         }
         0
     }
@@ -303,7 +464,9 @@ impl<T: FileSystem> Tables<T> {
             // with its device open, that only this call sets up.
             let new = unsafe { SuperBlock::<T, New>::from_raw(sb) };
             let params = T::fill_super(new)?;
-            let data = KBox::new(params.data, GFP_KERNEL)?;
+            // SAFETY: the data is never moved out of its box: kill_sb rebuilds
+            // the Pin<KBox> from this pointer to drop it in place.
+            let data = unsafe { Pin::into_inner_unchecked(params.data) };
             // SAFETY: as above. Once `s_fs_info` is set, `kill_sb` frees it on
             // every path, including a failure below.
             unsafe {
@@ -340,7 +503,7 @@ impl<T: FileSystem> Tables<T> {
             let data = (*sb).s_fs_info;
             bindings::kill_block_super(sb);
             if !data.is_null() {
-                drop(KBox::from_raw(data.cast::<T::Data>()));
+                drop(Pin::new_unchecked(KBox::from_raw(data.cast::<T::Data>())));
             }
         }
     }
@@ -349,9 +512,16 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// Called by the VFS as `evict_inode` with an inode of ours that has no users.
     unsafe extern "C" fn evict_inode(inode: *mut bindings::inode) {
-        // SAFETY: the VFS evicts an inode of ours, with no users left.
+        // SAFETY: the VFS evicts an inode of ours, with no users left. An
+        // inode that never finished setting up has no private box.
         unsafe {
             bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
+            if !(*inode).i_private.is_null() {
+                let ours = Inode::<T>::from_raw(inode);
+                // Its indirect blocks stay dirty in the device's cache, and
+                // are written with it; the inode's own list must go.
+                ours.metadata_buffers().invalidate();
+            }
             bindings::clear_inode(inode);
         }
     }
@@ -408,8 +578,8 @@ impl<T: FileSystem> Tables<T> {
         _file: *mut bindings::file,
         folio: *mut bindings::folio,
     ) -> c_int {
-        // SAFETY: read_folio gets a locked folio whose unlocking is ours.
-        let folio = unsafe { LockedFolio::from_raw(folio) };
+        // SAFETY: read_folio gets a locked folio whose read is ours to end.
+        let folio = unsafe { ReadFolio::from_raw(folio) };
         // SAFETY: the folio belongs to a mapping of one of our inodes, which
         // the page cache keeps alive while the folio is locked.
         let inode =
@@ -431,6 +601,221 @@ impl<T: FileSystem> Tables<T> {
 
     /// # Safety
     ///
+    /// Called by the page cache as `writepages` on a mapping of one of our inodes.
+    unsafe extern "C" fn writepages(
+        mapping: *mut bindings::address_space,
+        wbc: *mut bindings::writeback_control,
+    ) -> c_int {
+        // SAFETY: the mapping's host is one of our inodes, pinned by the
+        // caller for the call.
+        let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+        // SAFETY: the arguments of this writepages call, for its duration.
+        let wb = unsafe { Writeback::from_raw(mapping, wbc) };
+        from_result(|| T::writepages(inode, wb).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by generic_perform_write as `write_begin` on one of our files.
+    unsafe extern "C" fn write_begin(
+        iocb: *const bindings::kiocb,
+        mapping: *mut bindings::address_space,
+        pos: bindings::loff_t,
+        len: c_uint,
+        foliop: *mut *mut bindings::folio,
+        _fsdata: *mut *mut c_void,
+    ) -> c_int {
+        // block_write_begin() would take a folio of one page whatever `len`
+        // asks for, and refuse a range longer than that folio: take one
+        // sized for the write (a large folio, where the mapping has them),
+        // and prepare only the part of the range inside it, as
+        // generic_perform_write expects.
+        // SAFETY: `iocb` and `mapping` are the caller's for this call.
+        let folio = unsafe {
+            ffi_ext::rmpage_write_begin_get_folio(
+                iocb.cast(),
+                mapping.cast(),
+                (pos as u64) >> kernel::page::PAGE_SHIFT,
+                len as usize,
+            )
+        };
+        let folio: *mut bindings::folio = match kernel::error::from_err_ptr(folio) {
+            Ok(folio) => folio.cast(),
+            Err(e) => return e.to_errno(),
+        };
+        // SAFETY: `folio` is locked and referenced, and holds `pos`.
+        let len = unsafe {
+            let end =
+                ffi_ext::rmpage_folio_pos(folio) as u64 + ffi_ext::rmpage_folio_size(folio) as u64;
+            len.min((end - pos as u64) as c_uint)
+        };
+        // SAFETY: the folio is locked; the buffer_head helper maps (and
+        // allocates) the blocks of the range through our get_block, reading
+        // the parts of partial blocks the write does not cover.
+        let ret =
+            unsafe { ffi_ext::__block_write_begin(folio.cast(), pos, len, Some(get_block::<T>)) };
+        if ret == 0 {
+            // SAFETY: the caller takes the locked, referenced folio.
+            unsafe { *foliop = folio };
+        } else {
+            // SAFETY: the folio is ours (locked and referenced) to give back.
+            unsafe {
+                bindings::folio_unlock(folio);
+                ffi_ext::rmpage_folio_put(folio);
+            }
+        }
+        if ret < 0 {
+            // SAFETY: the mapping's host is one of our inodes.
+            let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+            T::write_failed(inode, pos as u64 + u64::from(len));
+        }
+        ret
+    }
+
+    /// # Safety
+    ///
+    /// Called by generic_perform_write as `write_end` after `write_begin`.
+    unsafe extern "C" fn write_end(
+        iocb: *const bindings::kiocb,
+        mapping: *mut bindings::address_space,
+        pos: bindings::loff_t,
+        len: c_uint,
+        copied: c_uint,
+        folio: *mut bindings::folio,
+        fsdata: *mut c_void,
+    ) -> c_int {
+        // SAFETY: generic_write_end commits the copied bytes, grows i_size
+        // after they are in the folio (and dirties the inode), and unlocks
+        // and puts the folio that write_begin returned.
+        let ret = unsafe {
+            ffi_ext::generic_write_end(
+                iocb.cast(),
+                mapping.cast(),
+                pos,
+                len,
+                copied,
+                folio.cast(),
+                fsdata,
+            )
+        };
+        if ret < len as c_int {
+            // SAFETY: as in write_begin.
+            let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+            T::write_failed(inode, pos as u64 + u64::from(len));
+        }
+        ret
+    }
+
+    /// # Safety
+    ///
+    /// Called as `bmap` (FIBMAP) on a mapping of one of our inodes.
+    unsafe extern "C" fn bmap(
+        mapping: *mut bindings::address_space,
+        block: bindings::sector_t,
+    ) -> bindings::sector_t {
+        // SAFETY: maps without creating, through our get_block.
+        unsafe { ffi_ext::generic_block_bmap(mapping.cast(), block, Some(get_block::<T>)) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by mmap as `mmap_prepare` for one of our regular files.
+    unsafe extern "C" fn mmap_prepare(desc: *mut bindings::vm_area_desc) -> c_int {
+        // SAFETY: the mapping being set up; the table is static.
+        unsafe {
+            ffi_ext::rmpage_mmap_prepare(desc.cast(), core::ptr::from_ref(&Self::VM_OPS).cast())
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the fault handler as `page_mkwrite` for a mapping of ours.
+    unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+        // SAFETY: the fault in progress; its folio's blocks are allocated
+        // through our get_block with the folio locked.
+        unsafe { ffi_ext::rmpage_block_page_mkwrite(vmf.cast(), Some(get_block::<T>)) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by notify_change as `setattr` on one of our regular files,
+    /// with its i_rwsem held.
+    unsafe extern "C" fn setattr(
+        _idmap: *mut bindings::mnt_idmap,
+        dentry: *mut bindings::dentry,
+        attr: *mut bindings::iattr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: the dentry and attributes are the caller's, for the
+            // call; the inode is one of ours.
+            unsafe {
+                kernel::error::to_result(ffi_ext::rmpage_setattr_prepare(
+                    dentry.cast(),
+                    attr.cast(),
+                ))?;
+                let inode =
+                    Inode::<T>::from_raw(ffi_ext::rmpage_dentry_inode(dentry.cast()).cast());
+                if (*attr).ia_valid & bindings::ATTR_SIZE != 0 {
+                    let size = u64::try_from((*attr).ia_size).map_err(|_| EINVAL)?;
+                    if size != inode.size() {
+                        kernel::error::to_result(bindings::inode_newsize_ok(
+                            inode.as_ptr(),
+                            (*attr).ia_size,
+                        ))?;
+                        T::set_size(inode, size)?;
+                    }
+                }
+                ffi_ext::rmpage_setattr_copy(inode.as_ptr().cast(), attr.cast());
+            }
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by writeback as `write_inode` on one of our inodes.
+    unsafe extern "C" fn write_inode(
+        inode: *mut bindings::inode,
+        _wbc: *mut bindings::writeback_control,
+    ) -> c_int {
+        // SAFETY: a live inode of ours, pinned by writeback.
+        let inode = unsafe { Inode::<T>::from_raw(inode) };
+        from_result(|| T::write_inode(inode).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by writeback as `sync_inode_metadata` on one of our inodes.
+    unsafe extern "C" fn sync_inode_metadata(
+        inode: *mut bindings::inode,
+        _wbc: *mut bindings::writeback_control,
+    ) -> c_int {
+        // SAFETY: a live inode of ours, pinned by writeback.
+        let inode = unsafe { Inode::<T>::from_raw(inode) };
+        from_result(|| T::sync_inode_metadata(inode).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `sync_fs` on a mounted super_block of ours.
+    unsafe extern "C" fn sync_fs(sb: *mut bindings::super_block, wait: c_int) -> c_int {
+        // SAFETY: mounted, so Ready.
+        let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+        from_result(|| T::sync_fs(sb, wait != 0).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by generic_shutdown_super as `put_super`, after every inode
+    /// was evicted and before kill_sb frees our data.
+    unsafe extern "C" fn put_super(sb: *mut bindings::super_block) {
+        // SAFETY: still Ready: the data goes only in kill_sb.
+        let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+        T::put_super(sb);
+    }
+
+    /// # Safety
+    ///
     /// Called by the VFS as `lookup` with a directory of ours and a negative dentry.
     unsafe extern "C" fn lookup(
         dir: *mut bindings::inode,
@@ -445,7 +830,9 @@ impl<T: FileSystem> Tables<T> {
             let p = ffi_ext::rmpage_dentry_name(dentry.cast(), &mut len);
             core::slice::from_raw_parts(p, len as usize)
         };
-        let inode = match T::lookup(dir, name) {
+        // INVARIANT: the VFS holds the directory's i_rwsem around lookup.
+        let guard = DirGuard(dir.as_ptr(), PhantomData);
+        let inode = match T::lookup(dir, &guard, name) {
             Ok(None) => core::ptr::null_mut(),
             Ok(Some(ino)) => match dir.super_block().iget(ino) {
                 Ok(i) => kernel::sync::aref::ARef::into_raw(i).as_ptr().cast(),
@@ -472,7 +859,10 @@ impl<T: FileSystem> Tables<T> {
             NonNull::new(ctx).expect("dir_context is never NULL"),
             PhantomData,
         );
-        from_result(|| T::readdir(dir, &mut emitter).map(|()| 0))
+        // INVARIANT: the VFS holds the directory's i_rwsem (shared) around
+        // iterate_shared.
+        let guard = DirGuard(dir.as_ptr(), PhantomData);
+        from_result(|| T::readdir(dir, &guard, &mut emitter).map(|()| 0))
     }
 }
 

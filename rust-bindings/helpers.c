@@ -8,6 +8,9 @@
 #include <linux/buffer_head.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mnt_idmapping.h>
+#include <linux/writeback.h>
 #include <linux/pagemap.h>
 #include <linux/rcupdate.h>
 #include <linux/moduleparam.h>
@@ -26,25 +29,12 @@ void rmpage_folio_put(struct folio *folio) { folio_put(folio); }
 u64 rmpage_folio_index(struct folio *folio) { return folio->index; }
 bool rmpage_folio_test_locked(struct folio *folio) { return folio_test_locked(folio); }
 
-/*
- * Whether the folio belongs to a file on a read-only super_block. A folio
- * reference does not pin its inode, which truncation and eviction may free
- * meanwhile: inodes and super_blocks are freed after an RCU grace period, so
- * the chain is followed under rcu_read_lock.
- */
-bool rmpage_folio_read_only(struct folio *folio)
+/* Whether the folio is in the page cache of @inode (pointers compared only). */
+bool rmpage_folio_host_is(struct folio *folio, struct inode *inode)
 {
-	struct address_space *mapping;
-	struct inode *host;
-	bool ro = false;
+	struct address_space *mapping = READ_ONCE(folio->mapping);
 
-	rcu_read_lock();
-	mapping = folio_mapping(folio);
-	host = mapping ? READ_ONCE(mapping->host) : NULL;
-	if (host)
-		ro = sb_rdonly(host->i_sb);
-	rcu_read_unlock();
-	return ro;
+	return mapping && mapping == inode->i_mapping;
 }
 
 void *rmpage_kmap_local_folio(struct folio *folio, size_t offset)
@@ -226,4 +216,183 @@ int rmpage_engine_param(void)
 		ret = 1;
 	kernel_param_unlock(THIS_MODULE);
 	return ret;
+}
+
+/* ---- the write side ---- */
+
+void rmpage_folio_start_writeback(struct folio *folio) { folio_start_writeback(folio); }
+bool rmpage_folio_test_writeback(struct folio *folio) { return folio_test_writeback(folio); }
+
+/* mapping_set_error() on the folio's own mapping: the error reaches fsync. */
+void rmpage_folio_set_mapping_error(struct folio *folio, int err)
+{
+	mapping_set_error(folio->mapping, err);
+}
+
+unsigned int rmpage_req_op_write(struct writeback_control *wbc)
+{
+	return REQ_OP_WRITE | wbc_to_write_flags(wbc);
+}
+
+/*
+ * Write bios come from the bio_set's mempool with GFP_NOFS: they cannot fail,
+ * and writeback must not recurse into the filesystem (fs/mpage.c does the
+ * same).
+ */
+struct bio *rmpage_bio_alloc_write(struct block_device *bdev, unsigned short nr_vecs,
+				   struct writeback_control *wbc, struct inode *inode)
+{
+	struct bio *bio = bio_alloc(bdev, nr_vecs, REQ_OP_WRITE | wbc_to_write_flags(wbc),
+				    GFP_NOFS);
+
+	wbc_init_bio(wbc, bio);
+	bio->bi_write_hint = inode->i_write_hint;
+	return bio;
+}
+
+void rmpage_wbc_account_folio(struct writeback_control *wbc, struct folio *folio)
+{
+	wbc_account_cgroup_owner(wbc, folio, folio_size(folio));
+}
+
+/* The buffer_heads of a locked folio, walked from Rust one at a time. */
+struct buffer_head *rmpage_folio_buffers(struct folio *folio) { return folio_buffers(folio); }
+struct buffer_head *rmpage_bh_next(struct buffer_head *bh) { return bh->b_this_page; }
+sector_t rmpage_bh_blocknr(struct buffer_head *bh) { return bh->b_blocknr; }
+void rmpage_bh_clear_dirty(struct buffer_head *bh) { clear_buffer_dirty(bh); }
+
+unsigned int rmpage_bh_state(struct buffer_head *bh)
+{
+	return (buffer_mapped(bh) ? RMPAGE_BH_MAPPED : 0) |
+	       (buffer_dirty(bh) ? RMPAGE_BH_DIRTY : 0) |
+	       (buffer_uptodate(bh) ? RMPAGE_BH_UPTODATE : 0) |
+	       (buffer_boundary(bh) ? RMPAGE_BH_BOUNDARY : 0);
+}
+
+/*
+ * fs/buffer.c's write_boundary_block(), which is not exported: the block
+ * after a BH_Boundary block is most likely the dirty indirect block that
+ * maps what follows; start its write so that it merges with the data.
+ */
+void rmpage_write_boundary_block(struct block_device *bdev, sector_t bblock,
+				 unsigned int blocksize)
+{
+	struct buffer_head *bh = __find_get_block_nonatomic(bdev, bblock + 1, blocksize);
+
+	if (bh) {
+		if (buffer_dirty(bh))
+			write_dirty_buffer(bh, 0);
+		put_bh(bh);
+	}
+}
+
+/*
+ * A block that was just allocated, in the buffer cache, filled with zeroes
+ * and never read from disk (an indirect block is built there).
+ */
+struct buffer_head *rmpage_sb_getblk_zeroed(struct super_block *sb, sector_t block)
+{
+	struct buffer_head *bh = sb_getblk(sb, block);
+
+	if (!bh)
+		return NULL;
+	lock_buffer(bh);
+	memset(bh->b_data, 0, bh->b_size);
+	set_buffer_uptodate(bh);
+	unlock_buffer(bh);
+	return bh;
+}
+
+void rmpage_bh_store(struct buffer_head *bh, size_t off, const void *src, size_t len)
+{
+	memcpy(bh->b_data + off, src, len);
+}
+
+void rmpage_bforget(struct buffer_head *bh) { bforget(bh); }
+bool rmpage_bh_write_io_error(struct buffer_head *bh) { return buffer_write_io_error(bh); }
+void rmpage_bh_clear_write_io_error(struct buffer_head *bh) { clear_buffer_write_io_error(bh); }
+
+void rmpage_mark_inode_dirty(struct inode *inode) { mark_inode_dirty(inode); }
+void rmpage_set_inode_metadata_writeback(struct inode *inode)
+{
+	set_inode_metadata_writeback(inode);
+}
+
+void rmpage_inode_get_owner(struct inode *inode, u32 *uid, u32 *gid)
+{
+	*uid = i_uid_read(inode);
+	*gid = i_gid_read(inode);
+}
+
+void rmpage_inode_get_times(struct inode *inode, s64 *atime, s64 *mtime, s64 *ctime)
+{
+	*atime = inode_get_atime_sec(inode);
+	*mtime = inode_get_mtime_sec(inode);
+	*ctime = inode_get_ctime_sec(inode);
+}
+
+void rmpage_sb_set_rdonly(struct super_block *sb) { sb->s_flags |= SB_RDONLY; }
+
+int rmpage_mmap_prepare(struct vm_area_desc *desc, const struct vm_operations_struct *ops)
+{
+	file_accessed(desc->file);
+	desc->vm_ops = ops;
+	return 0;
+}
+
+/*
+ * page_mkwrite for block-mapped files: the blocks under the faulting folio
+ * are allocated now, so that a full disk is a SIGBUS at the store, not a
+ * lost write at writeback (the C ext2 allocates only at writeback).
+ */
+unsigned int rmpage_block_page_mkwrite(struct vm_fault *vmf, get_block_t get_block)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	int err;
+
+	sb_start_pagefault(inode->i_sb);
+	file_update_time(vmf->vma->vm_file);
+	err = block_page_mkwrite(vmf->vma, vmf, get_block);
+	sb_end_pagefault(inode->i_sb);
+	return vmf_fs_error(err);
+}
+
+int rmpage_setattr_prepare(struct dentry *dentry, struct iattr *attr)
+{
+	return setattr_prepare(&nop_mnt_idmap, dentry, attr);
+}
+
+void rmpage_setattr_copy(struct inode *inode, struct iattr *attr)
+{
+	setattr_copy(&nop_mnt_idmap, inode, attr);
+	mark_inode_dirty(inode);
+}
+
+struct inode *rmpage_dentry_inode(struct dentry *dentry) { return d_inode(dentry); }
+
+void rmpage_inode_mapping_set_error(struct inode *inode, int err)
+{
+	mapping_set_error(inode->i_mapping, err);
+}
+
+s64 rmpage_now_seconds(void) { return ktime_get_real_seconds(); }
+
+/*
+ * A block that was freed while its buffer may sit dirty in the device's
+ * cache (an indirect block): forget it, so it is never written over the
+ * block's next owner (fs/ext2's ext2_free_branches uses bforget too).
+ */
+void rmpage_forget_block(struct super_block *sb, sector_t block)
+{
+	struct buffer_head *bh = sb_find_get_block(sb, block);
+
+	if (bh)
+		bforget(bh);
+}
+
+/* A locked folio for a buffered write at @index, sized for @len (large folios). */
+struct folio *rmpage_write_begin_get_folio(const struct kiocb *iocb,
+					   struct address_space *mapping, u64 index, size_t len)
+{
+	return write_begin_get_folio(iocb, mapping, index, len);
 }

@@ -33,7 +33,7 @@ void rmpage_folio_get(struct folio *folio);
 void rmpage_folio_put(struct folio *folio);
 u64 rmpage_folio_index(struct folio *folio);
 bool rmpage_folio_test_locked(struct folio *folio);
-bool rmpage_folio_read_only(struct folio *folio);
+bool rmpage_folio_host_is(struct folio *folio, struct inode *inode);
 void *rmpage_kmap_local_folio(struct folio *folio, size_t offset);
 void rmpage_kunmap_local(void *addr);
 struct folio *rmpage_read_mapping_folio(struct inode *inode, u64 index);
@@ -79,5 +79,54 @@ void rmpage_inode_set_times(struct inode *inode, s64 atime, s64 mtime, s64 ctime
 bool rmpage_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 		     u64 ino, unsigned int type);
 int rmpage_engine_param(void);
+
+/* the write side */
+struct writeback_control;
+struct vm_area_desc;
+struct vm_operations_struct;
+struct vm_fault;
+struct iattr;
+#define RMPAGE_BH_MAPPED 1u
+#define RMPAGE_BH_DIRTY 2u
+#define RMPAGE_BH_UPTODATE 4u
+#define RMPAGE_BH_BOUNDARY 8u
+void rmpage_folio_start_writeback(struct folio *folio);
+bool rmpage_folio_test_writeback(struct folio *folio);
+void rmpage_folio_set_mapping_error(struct folio *folio, int err);
+unsigned int rmpage_req_op_write(struct writeback_control *wbc);
+struct bio *rmpage_bio_alloc_write(struct block_device *bdev, unsigned short nr_vecs,
+				   struct writeback_control *wbc, struct inode *inode);
+void rmpage_wbc_account_folio(struct writeback_control *wbc, struct folio *folio);
+struct buffer_head *rmpage_folio_buffers(struct folio *folio);
+struct buffer_head *rmpage_bh_next(struct buffer_head *bh);
+sector_t rmpage_bh_blocknr(struct buffer_head *bh);
+void rmpage_bh_clear_dirty(struct buffer_head *bh);
+unsigned int rmpage_bh_state(struct buffer_head *bh);
+void rmpage_write_boundary_block(struct block_device *bdev, sector_t bblock,
+				 unsigned int blocksize);
+struct buffer_head *rmpage_sb_getblk_zeroed(struct super_block *sb, sector_t block);
+void rmpage_bh_store(struct buffer_head *bh, size_t off, const void *src, size_t len);
+void rmpage_bforget(struct buffer_head *bh);
+bool rmpage_bh_write_io_error(struct buffer_head *bh);
+void rmpage_bh_clear_write_io_error(struct buffer_head *bh);
+void rmpage_mark_inode_dirty(struct inode *inode);
+void rmpage_set_inode_metadata_writeback(struct inode *inode);
+void rmpage_inode_get_owner(struct inode *inode, u32 *uid, u32 *gid);
+void rmpage_inode_get_times(struct inode *inode, s64 *atime, s64 *mtime, s64 *ctime);
+void rmpage_sb_set_rdonly(struct super_block *sb);
+int rmpage_mmap_prepare(struct vm_area_desc *desc, const struct vm_operations_struct *ops);
+unsigned int rmpage_block_page_mkwrite(struct vm_fault *vmf,
+				       int (*get_block)(struct inode *, sector_t,
+							struct buffer_head *, int));
+int rmpage_setattr_prepare(struct dentry *dentry, struct iattr *attr);
+void rmpage_setattr_copy(struct inode *inode, struct iattr *attr);
+struct inode *rmpage_dentry_inode(struct dentry *dentry);
+void rmpage_inode_mapping_set_error(struct inode *inode, int err);
+s64 rmpage_now_seconds(void);
+struct kiocb;
+struct address_space;
+struct folio *rmpage_write_begin_get_folio(const struct kiocb *iocb,
+					   struct address_space *mapping, u64 index, size_t len);
+void rmpage_forget_block(struct super_block *sb, sector_t block);
 
 #endif

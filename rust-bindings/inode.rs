@@ -5,6 +5,7 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
 use super::{
+    buffer_head::MetadataBuffers,
     ffi_ext,
     folio::Folio,
     fs::{FileSystem, Tables},
@@ -59,15 +60,71 @@ pub(crate) struct InodeParams<D> {
     pub(crate) generation: u32,
     /// Use large folios in the page cache for this inode's data.
     pub(crate) large_folios: bool,
-    /// The filesystem's own per-inode data.
-    pub(crate) data: D,
+    /// The filesystem's own per-inode data (pinned: it may hold locks).
+    pub(crate) data: Pin<KBox<D>>,
 }
 
 /// What `i_private` of every inode of ours points to.
+#[pin_data]
 pub(crate) struct InodeBox<D> {
-    pub(crate) data: D,
+    pub(crate) data: Pin<KBox<D>>,
     /// Target of a fast symlink, NUL-terminated: `i_link` points into it.
     link: Option<KVec<u8>>,
+    /// Dirty indirect blocks of this inode, written by its fsync.
+    #[pin]
+    metadata: MetadataBuffers,
+}
+
+/// An inode of any filesystem, borrowed for `'a`: what a bio needs to know
+/// of the file whose data it carries.
+///
+/// # Invariants
+///
+/// `self.0` points to an inode that stays valid for `'a`.
+#[derive(Clone, Copy)]
+pub(crate) struct RawInode<'a>(NonNull<bindings::inode>, PhantomData<&'a ()>);
+
+impl RawInode<'_> {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::inode {
+        self.0.as_ptr()
+    }
+
+    /// The file size in bytes (`i_size_read`).
+    pub(crate) fn size(&self) -> u64 {
+        // SAFETY: valid inode (type invariant).
+        unsafe { ffi_ext::rmpage_i_size_read(self.as_ptr().cast()) as u64 }
+    }
+
+    /// Records a write error in the inode's mapping, where every open file
+    /// finds it at its next fsync (`mapping_set_error`).
+    pub(crate) fn set_mapping_error(&self, err: kernel::error::Error) {
+        // SAFETY: valid inode (type invariant).
+        unsafe { ffi_ext::rmpage_inode_mapping_set_error(self.as_ptr().cast(), err.to_errno()) };
+    }
+}
+
+/// The on-disk fields of an inode that the VFS keeps (`write_inode`).
+pub(crate) struct InodeAttrs {
+    /// Type and permission bits.
+    pub(crate) mode: u16,
+    /// Owner.
+    pub(crate) uid: u32,
+    /// Group.
+    pub(crate) gid: u32,
+    /// Links.
+    pub(crate) nlink: u32,
+    /// Size in bytes.
+    pub(crate) size: u64,
+    /// Access, modification and change times, in seconds.
+    pub(crate) atime: i64,
+    /// Modification time.
+    pub(crate) mtime: i64,
+    /// Change time.
+    pub(crate) ctime: i64,
+    /// Space used, in 512-byte units.
+    pub(crate) blocks: u64,
+    /// Generation number.
+    pub(crate) generation: u32,
 }
 
 /// An inode of filesystem `T`.
@@ -139,11 +196,82 @@ impl<T: FileSystem> Inode<T> {
         unsafe { SuperBlock::from_raw((*self.as_ptr()).i_sb) }
     }
 
-    /// The filesystem's per-inode data.
-    pub(crate) fn data(&self) -> &T::InodeData {
+    fn private(&self) -> &InodeBox<T::InodeData> {
         // SAFETY: `i_private` points to our InodeBox for the inode's lifetime
         // (type invariant).
-        unsafe { &(*(*self.as_ptr()).i_private.cast::<InodeBox<T::InodeData>>()).data }
+        unsafe { &*(*self.as_ptr()).i_private.cast::<InodeBox<T::InodeData>>() }
+    }
+
+    /// The filesystem's per-inode data.
+    pub(crate) fn data(&self) -> &T::InodeData {
+        self.private().data.as_ref().get_ref()
+    }
+
+    /// The inode's dirty metadata buffers, which its fsync writes.
+    pub(crate) fn metadata_buffers(&self) -> &MetadataBuffers {
+        &self.private().metadata
+    }
+
+    /// The inode as bios see it.
+    pub(crate) fn raw(&self) -> RawInode<'_> {
+        // INVARIANT: `self` is valid for the borrow.
+        RawInode(
+            NonNull::new(self.as_ptr()).expect("inode is never NULL"),
+            PhantomData,
+        )
+    }
+
+    /// Adds `n` blocks of `1 << blkbits` bytes to the space the inode uses
+    /// (`i_blocks`, under `i_lock`).
+    pub(crate) fn add_blocks(&self, n: u64) {
+        let bytes = n << self.blkbits();
+        // SAFETY: valid inode; inode_add_bytes takes i_lock.
+        unsafe { bindings::inode_add_bytes(self.as_ptr(), bytes as bindings::loff_t) };
+    }
+
+    /// Takes `n` blocks off the space the inode uses.
+    pub(crate) fn sub_blocks(&self, n: u64) {
+        let bytes = n << self.blkbits();
+        // SAFETY: valid inode; inode_sub_bytes takes i_lock.
+        unsafe { bindings::inode_sub_bytes(self.as_ptr(), bytes as bindings::loff_t) };
+    }
+
+    /// Tells writeback the inode itself must be written (`mark_inode_dirty`).
+    pub(crate) fn mark_dirty(&self) {
+        // SAFETY: valid inode.
+        unsafe { ffi_ext::rmpage_mark_inode_dirty(self.as_ptr().cast()) };
+    }
+
+    /// Tells a later fsync that the inode's buffer was dirtied without being
+    /// waited on, so that it waits (`set_inode_metadata_writeback`).
+    pub(crate) fn set_metadata_writeback(&self) {
+        // SAFETY: valid inode.
+        unsafe { ffi_ext::rmpage_set_inode_metadata_writeback(self.as_ptr().cast()) };
+    }
+
+    /// The fields `write_inode` stores on disk.
+    pub(crate) fn attrs(&self) -> InodeAttrs {
+        let ptr = self.as_ptr();
+        let (mut uid, mut gid) = (0u32, 0u32);
+        let (mut atime, mut mtime, mut ctime) = (0i64, 0i64, 0i64);
+        // SAFETY: valid inode; the helpers read fields the VFS keeps, and
+        // the plain fields are read as the C filesystems read them.
+        unsafe {
+            ffi_ext::rmpage_inode_get_owner(ptr.cast(), &mut uid, &mut gid);
+            ffi_ext::rmpage_inode_get_times(ptr.cast(), &mut atime, &mut mtime, &mut ctime);
+            InodeAttrs {
+                mode: (*ptr).i_mode,
+                uid,
+                gid,
+                nlink: (*ptr).__bindgen_anon_1.i_nlink,
+                size: self.size(),
+                atime,
+                mtime,
+                ctime,
+                blocks: bindings::inode_get_bytes(ptr) as u64 >> 9,
+                generation: (*ptr).i_generation,
+            }
+        }
     }
 
     /// The folio of this inode's page cache that holds page `index`, read
@@ -216,8 +344,20 @@ impl<T: FileSystem> Inode<T> {
             v.push(0, GFP_KERNEL)?;
             link = Some(v);
         }
-        let boxed = KBox::new(InodeBox { data: p.data, link }, GFP_KERNEL)?;
-        let boxed = KBox::into_raw(boxed);
+        // SAFETY: `inode` is valid (caller's guarantee); its `i_data` lives
+        // as long as the inode, which owns the box.
+        let metadata = unsafe { MetadataBuffers::new(&raw mut (*inode).i_data) };
+        let boxed = KBox::pin_init(
+            pin_init!(InodeBox {
+                data: p.data,
+                link,
+                metadata <- metadata,
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: the box is never moved out of: free_inode_box rebuilds the
+        // Pin<KBox> from this pointer to drop it in place.
+        let boxed = KBox::into_raw(unsafe { Pin::into_inner_unchecked(boxed) });
 
         // SAFETY: `inode` is I_NEW and ours (caller's guarantee); we set the
         // fields the VFS reads only after unlock_new_inode.
@@ -233,10 +373,7 @@ impl<T: FileSystem> Inode<T> {
             match p.kind {
                 InodeKind::Regular => {
                     (*inode).i_op = &Tables::<T>::FILE_IOPS;
-                    ffi_ext::rmpage_inode_set_fop(
-                        inode.cast(),
-                        &raw const bindings::generic_ro_fops,
-                    );
+                    ffi_ext::rmpage_inode_set_fop(inode.cast(), &Tables::<T>::FILE_FOPS);
                     (*inode).i_data.a_ops = &Tables::<T>::AOPS;
                 }
                 InodeKind::Directory => {
@@ -288,11 +425,13 @@ pub(crate) unsafe fn free_inode_box<T: FileSystem>(inode: *mut bindings::inode) 
     // SAFETY: the inode is valid during eviction (caller's guarantee).
     let p = unsafe { (*inode).i_private };
     if !p.is_null() {
-        // SAFETY: a non-NULL `i_private` is the InodeBox that setup leaked;
-        // clearing it first keeps a second call harmless.
+        // SAFETY: a non-NULL `i_private` is the pinned InodeBox that setup
+        // leaked; clearing it first keeps a second call harmless.
         unsafe {
             (*inode).i_private = core::ptr::null_mut();
-            drop(KBox::from_raw(p.cast::<InodeBox<T::InodeData>>()));
+            drop(Pin::new_unchecked(KBox::from_raw(
+                p.cast::<InodeBox<T::InodeData>>(),
+            )));
         }
     }
 }

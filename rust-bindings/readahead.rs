@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h).
 
-use super::{ffi_ext, folio::LockedFolio};
+use super::{ffi_ext, folio::ReadFolio};
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::bindings;
 
@@ -40,7 +40,7 @@ impl<'a> Readahead<'a> {
     }
 
     /// Takes the next folio of the request, locked. Its unlocking is now ours.
-    pub(crate) fn next_folio(&mut self) -> Option<LockedFolio> {
+    pub(crate) fn next_folio(&mut self) -> Option<ReadFolio> {
         // SAFETY: the request is in progress (type invariant).
         let folio = unsafe { ffi_ext::rmpage_readahead_folio(self.as_ptr()) };
         if folio.is_null() {
@@ -48,7 +48,7 @@ impl<'a> Readahead<'a> {
         }
         // SAFETY: readahead_folio returns a locked folio whose unlocking
         // passes to the filesystem; the page cache keeps it while locked.
-        Some(unsafe { LockedFolio::from_raw(folio) })
+        Some(unsafe { ReadFolio::from_raw(folio) })
     }
 
     /// Pages left in the request, counting the folio last returned by

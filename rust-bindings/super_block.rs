@@ -56,6 +56,28 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         unsafe { BufferHead::bread(self.as_ptr(), block) }
     }
 
+    /// The buffer of block `block`, just allocated: zeroes, never read from
+    /// disk.
+    pub(crate) fn new_block(&self, block: u64) -> Result<BufferHead> {
+        // SAFETY: as for bread.
+        unsafe { BufferHead::new_zeroed(self.as_ptr(), block) }
+    }
+
+    /// Forgets the cached buffer of freed block `block`, dirty or not: it
+    /// must never be written over the block's next owner.
+    pub(crate) fn forget_block(&self, block: u64) {
+        // SAFETY: valid super_block with its device open.
+        unsafe { ffi_ext::rmpage_forget_block(self.as_ptr().cast(), block) };
+    }
+
+    /// Turns the mount read-only from now on, after corruption was found
+    /// (ext2's errors=remount-ro): nothing more is written.
+    pub(crate) fn set_read_only(&self) {
+        // SAFETY: the super_block is valid (type invariant); setting the
+        // flag is what the C filesystems do on errors.
+        unsafe { ffi_ext::rmpage_sb_set_rdonly(self.as_ptr().cast()) };
+    }
+
     /// Whether the filesystem is mounted (or being mounted) read-only.
     pub(crate) fn is_read_only(&self) -> bool {
         // SAFETY: the super_block is valid (type invariant).

@@ -23,9 +23,56 @@ pub(crate) const DESC_SIZE: usize = 32;
 pub(crate) const INCOMPAT_FILETYPE: u32 = 0x0002;
 /// The INCOMPAT features rext2 can read.
 pub(crate) const INCOMPAT_SUPPORTED: u32 = INCOMPAT_FILETYPE;
-/// RO_COMPAT: files may be larger than 2 GiB (read-only mounts need not care).
+
+/// COMPAT: directories may be preallocated (a hint).
+pub(crate) const COMPAT_DIR_PREALLOC: u32 = 0x0001;
+/// COMPAT: AFS server inodes exist.
+pub(crate) const COMPAT_IMAGIC_INODES: u32 = 0x0002;
+/// COMPAT: the file system has an ext3 journal (named for the tests: the
+/// kernel side only needs [`COMPAT_WRITABLE`]).
 #[cfg(test)]
+pub(crate) const COMPAT_HAS_JOURNAL: u32 = 0x0004;
+/// COMPAT: inodes may have an extended attribute block (`i_file_acl`).
+pub(crate) const COMPAT_EXT_ATTR: u32 = 0x0008;
+/// COMPAT: inode 7 owns `s_reserved_gdt_blocks` after each descriptor table.
+pub(crate) const COMPAT_RESIZE_INODE: u32 = 0x0010;
+/// COMPAT: directories may carry an htree index.
+pub(crate) const COMPAT_DIR_INDEX: u32 = 0x0020;
+/// The COMPAT features a writer may leave as they are. A journal is not
+/// among them: writing around it would leave ext3's view stale, so such a
+/// file system stays read-only (the C ext2 only warns). Features newer than
+/// dir_index (sparse_super2 moves the super block backups, for one) are
+/// unknown to this writer, so they keep the mount read-only too.
+pub(crate) const COMPAT_WRITABLE: u32 = COMPAT_DIR_PREALLOC
+    | COMPAT_IMAGIC_INODES
+    | COMPAT_EXT_ATTR
+    | COMPAT_RESIZE_INODE
+    | COMPAT_DIR_INDEX;
+
+/// RO_COMPAT: only groups 0, 1 and powers of 3, 5 and 7 keep a copy of the
+/// super block and the descriptor table.
+pub(crate) const RO_COMPAT_SPARSE_SUPER: u32 = 0x0001;
+/// RO_COMPAT: files may be larger than 2 GiB (read-only mounts need not care).
 pub(crate) const RO_COMPAT_LARGE_FILE: u32 = 0x0002;
+/// RO_COMPAT: reserved for btree directories, never implemented; ext2
+/// accepts it.
+pub(crate) const RO_COMPAT_BTREE_DIR: u32 = 0x0004;
+/// The RO_COMPAT features a writer understands: ext2's
+/// `EXT2_FEATURE_RO_COMPAT_SUPP`.
+pub(crate) const RO_COMPAT_WRITABLE: u32 =
+    RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_BTREE_DIR;
+
+/// `s_state`: cleanly unmounted. A read-write mount clears it on disk until
+/// it unmounts.
+pub(crate) const STATE_VALID: u16 = 0x0001;
+/// `s_state`: errors were detected.
+pub(crate) const STATE_ERROR: u16 = 0x0002;
+/// `s_max_mnt_count` a read-write mount sets when it finds 0 (ext2's
+/// `EXT2_DFL_MAX_MNT_COUNT`).
+pub(crate) const DEFAULT_MAX_MNT_COUNT: u16 = 20;
+/// Bytes of an inode that every revision has: what [`Inode`] parses and
+/// stores.
+pub(crate) const INODE_CORE_SIZE: usize = 128;
 
 /// Why an image is refused. Each maps to an errno and one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +113,18 @@ pub(crate) enum Corrupt {
     InodeSizeMismatch(u64),
     /// A file larger than the format allows.
     TooLarge(u64),
+    /// A block bitmap marks this metadata block free.
+    FreeMetadata(u64),
+    /// A group's block bitmap and its descriptor disagree on how many
+    /// blocks are free.
+    FreeCount {
+        /// The group.
+        group: u32,
+        /// Free blocks the bitmap shows.
+        bitmap: u32,
+        /// Free blocks the descriptor says.
+        desc: u32,
+    },
 }
 
 fn le16(b: &[u8], off: usize) -> u16 {
@@ -74,6 +133,16 @@ fn le16(b: &[u8], off: usize) -> u16 {
 
 fn le32(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+/// Writes `v` at `off`; callers check the length first, like `le16`'s.
+fn put_le16(b: &mut [u8], off: usize, v: u16) {
+    b[off..off + 2].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Writes `v` at `off`; callers check the length first, like `le32`'s.
+fn put_le32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
 }
 
 /// The super block fields rext2 uses, checked.
@@ -109,6 +178,23 @@ pub(crate) struct SuperBlock {
     pub(crate) feature_incompat: u32,
     /// Read-only compatible features.
     pub(crate) feature_ro_compat: u32,
+    /// Blocks kept free after each descriptor table for online resize
+    /// (`s_reserved_gdt_blocks`, revision 1 only; 0 in revision 0).
+    pub(crate) reserved_gdt_blocks: u16,
+    /// Last mount time (`s_mtime`).
+    pub(crate) mtime: u32,
+    /// Last write time (`s_wtime`).
+    pub(crate) wtime: u32,
+    /// Mounts since the last check (`s_mnt_count`).
+    pub(crate) mnt_count: u16,
+    /// Mounts allowed between checks (`s_max_mnt_count`, signed on disk:
+    /// negative means no limit).
+    pub(crate) max_mnt_count: u16,
+    /// `STATE_VALID` and `STATE_ERROR` bits (`s_state`).
+    pub(crate) state: u16,
+    /// What to do on an error (`s_errors`: 1 continue, 2 remount read-only,
+    /// 3 panic).
+    pub(crate) errors: u16,
 }
 
 impl SuperBlock {
@@ -170,6 +256,15 @@ impl SuperBlock {
             feature_compat: compat,
             feature_incompat: incompat,
             feature_ro_compat: ro_compat,
+            // Where revision 0 had padding: mke2fs leaves it zero there,
+            // but nothing guarantees it.
+            reserved_gdt_blocks: if rev_level == 0 { 0 } else { le16(b, 206) },
+            mtime: le32(b, 44),
+            wtime: le32(b, 48),
+            mnt_count: le16(b, 52),
+            max_mnt_count: le16(b, 54),
+            state: le16(b, 58),
+            errors: le16(b, 60),
         };
         let bits_per_block = 8 * block_size;
         let geometry_ok = sb.blocks_per_group != 0
@@ -252,6 +347,59 @@ impl SuperBlock {
         let off = (idx % u64::from(self.inodes_per_group)) * u64::from(self.inode_size);
         Ok((group, off))
     }
+
+    /// Blocks of each group's inode table (ext2's `s_itb_per_group`).
+    pub(crate) fn inode_table_blocks(&self) -> u64 {
+        (u64::from(self.inodes_per_group) * u64::from(self.inode_size)).div_ceil(self.block_size())
+    }
+
+    /// The COMPAT features that keep a mount read-only: those outside
+    /// [`COMPAT_WRITABLE`]. 0 if none.
+    pub(crate) fn compat_unwritable(&self) -> u32 {
+        self.feature_compat & !COMPAT_WRITABLE
+    }
+
+    /// The RO_COMPAT features that keep a mount read-only: those outside
+    /// [`RO_COMPAT_WRITABLE`], as ext2_fill_super refuses them for a
+    /// read-write mount. 0 if none.
+    pub(crate) fn ro_compat_unwritable(&self) -> u32 {
+        self.feature_ro_compat & !RO_COMPAT_WRITABLE
+    }
+
+    /// Makes the changes a read-write mount makes as it starts
+    /// (ext2_setup_super, then ext2_sync_fs): one more mount, a mount limit
+    /// if there was none, the mount and write times, and `STATE_VALID`
+    /// cleared, so that a crash before the unmount leaves the file system
+    /// marked unchecked. Returns the state a clean unmount writes back.
+    pub(crate) fn begin_write_mount(&mut self, now: u32) -> u16 {
+        let mount_state = self.state;
+        if self.max_mnt_count == 0 {
+            self.max_mnt_count = DEFAULT_MAX_MNT_COUNT;
+        }
+        self.mnt_count = self.mnt_count.wrapping_add(1);
+        self.mtime = now;
+        self.wtime = now;
+        self.state &= !STATE_VALID;
+        mount_state
+    }
+
+    /// Writes the fields a read-write mount changes (free counts, times,
+    /// mount counts, state) into `raw`, a copy of the on-disk super block;
+    /// every other byte is left as it is. The inverse of [`Self::parse`]
+    /// for those fields. Nothing is written if `raw` is short.
+    pub(crate) fn store_counters(&self, raw: &mut [u8]) -> Result<(), Corrupt> {
+        if raw.len() < SUPER_SIZE {
+            return Err(Corrupt::Geometry);
+        }
+        put_le32(raw, 12, self.free_blocks);
+        put_le32(raw, 16, self.free_inodes);
+        put_le32(raw, 44, self.mtime);
+        put_le32(raw, 48, self.wtime);
+        put_le16(raw, 52, self.mnt_count);
+        put_le16(raw, 54, self.max_mnt_count);
+        put_le16(raw, 58, self.state);
+        Ok(())
+    }
 }
 
 /// A group descriptor: where a group's metadata lives.
@@ -267,6 +415,8 @@ pub(crate) struct GroupDesc {
     pub(crate) free_blocks: u16,
     /// Free inodes in the group.
     pub(crate) free_inodes: u16,
+    /// Directories in the group (`bg_used_dirs_count`).
+    pub(crate) used_dirs: u16,
 }
 
 impl GroupDesc {
@@ -282,21 +432,33 @@ impl GroupDesc {
             inode_table: le32(b, 8),
             free_blocks: le16(b, 12),
             free_inodes: le16(b, 14),
+            used_dirs: le16(b, 16),
         };
         let first =
             u64::from(sb.first_data_block) + u64::from(group) * u64::from(sb.blocks_per_group);
         let last = (first + u64::from(sb.blocks_per_group)).min(u64::from(sb.blocks_count));
         let inside = |b: u64| b >= first && b < last;
-        let itable_blocks =
-            (u64::from(sb.inodes_per_group) * u64::from(sb.inode_size)).div_ceil(sb.block_size());
         let ok = inside(u64::from(d.block_bitmap))
             && inside(u64::from(d.inode_bitmap))
             && inside(u64::from(d.inode_table))
-            && u64::from(d.inode_table) + itable_blocks <= last;
+            && u64::from(d.inode_table) + sb.inode_table_blocks() <= last;
         if !ok {
             return Err(Corrupt::Descriptor(group));
         }
         Ok(d)
+    }
+
+    /// Writes the counts an allocation changes (free blocks, free inodes,
+    /// directories) into `raw`, a copy of this descriptor's 32 bytes; every
+    /// other byte is left as it is. Nothing is written if `raw` is short.
+    pub(crate) fn store_counts(&self, raw: &mut [u8]) -> Result<(), Corrupt> {
+        if raw.len() < DESC_SIZE {
+            return Err(Corrupt::Geometry);
+        }
+        put_le16(raw, 12, self.free_blocks);
+        put_le16(raw, 14, self.free_inodes);
+        put_le16(raw, 16, self.used_dirs);
+        Ok(())
     }
 }
 
@@ -345,7 +507,7 @@ pub(crate) struct Inode {
 impl Inode {
     /// Parses the first 128 bytes of an on-disk inode.
     pub(crate) fn parse(b: &[u8]) -> Result<Self, Corrupt> {
-        if b.len() < 128 {
+        if b.len() < INODE_CORE_SIZE {
             return Err(Corrupt::Geometry);
         }
         let mode = le16(b, 0);
@@ -376,6 +538,44 @@ impl Inode {
             generation: le32(b, 100),
             file_acl: le32(b, 104),
         })
+    }
+
+    /// Writes this inode into `raw`, a copy of the on-disk inode: the exact
+    /// inverse of [`Self::parse`]. Only the bytes parse reads are written;
+    /// the rest (`osd1`, `i_faddr`, fragments, the bytes past 128) keep what
+    /// is on disk, and so does `i_dir_acl` of anything but a regular file,
+    /// as __ext2_write_inode keeps it. Nothing is written if `raw` is short
+    /// or the size does not fit: only regular files have `i_size_high`.
+    pub(crate) fn store(&self, raw: &mut [u8]) -> Result<(), Corrupt> {
+        if raw.len() < INODE_CORE_SIZE {
+            return Err(Corrupt::Geometry);
+        }
+        let regular = self.mode & S_IFMT == S_IFREG;
+        if !regular && self.size > u64::from(u32::MAX) {
+            return Err(Corrupt::TooLarge(self.size));
+        }
+        put_le16(raw, 0, self.mode);
+        put_le16(raw, 2, self.uid as u16);
+        put_le32(raw, 4, self.size as u32);
+        put_le32(raw, 8, self.atime);
+        put_le32(raw, 12, self.ctime);
+        put_le32(raw, 16, self.mtime);
+        put_le32(raw, 20, self.dtime);
+        put_le16(raw, 24, self.gid as u16);
+        put_le16(raw, 26, self.links);
+        put_le32(raw, 28, self.blocks);
+        put_le32(raw, 32, self.flags);
+        for (i, p) in self.block.iter().enumerate() {
+            put_le32(raw, 40 + 4 * i, *p);
+        }
+        put_le32(raw, 100, self.generation);
+        put_le32(raw, 104, self.file_acl);
+        if regular {
+            put_le32(raw, 108, (self.size >> 32) as u32);
+        }
+        put_le16(raw, 120, (self.uid >> 16) as u16);
+        put_le16(raw, 122, (self.gid >> 16) as u16);
+        Ok(())
     }
 
     /// Whether a symlink keeps its target in `block` (ext2's
@@ -417,6 +617,14 @@ pub(crate) struct BlockPath {
 impl BlockPath {
     /// Computes the path of `lblk` for `ptrs` pointers per indirect block.
     pub(crate) fn new(lblk: u64, ptrs: u64) -> Option<Self> {
+        // Pointers per block is a power of two (a quarter of the block
+        // size): shifts and masks, no division (a division by a runtime
+        // value brings a panic path that objtool cannot follow).
+        if !ptrs.is_power_of_two() {
+            return None;
+        }
+        let bits = ptrs.trailing_zeros();
+        let mask = ptrs - 1;
         let direct = NDIR_BLOCKS as u64;
         let mut offsets = [0u64; 4];
         let depth;
@@ -430,15 +638,15 @@ impl BlockPath {
         } else if lblk - direct - ptrs < ptrs * ptrs {
             let i = lblk - direct - ptrs;
             offsets[0] = 13;
-            offsets[1] = i / ptrs;
-            offsets[2] = i % ptrs;
+            offsets[1] = i >> bits;
+            offsets[2] = i & mask;
             depth = 3;
         } else if lblk - direct - ptrs - ptrs * ptrs < ptrs * ptrs * ptrs {
             let i = lblk - direct - ptrs - ptrs * ptrs;
             offsets[0] = 14;
-            offsets[1] = i / (ptrs * ptrs);
-            offsets[2] = (i / ptrs) % ptrs;
-            offsets[3] = i % ptrs;
+            offsets[1] = i >> (2 * bits);
+            offsets[2] = (i >> bits) & mask;
+            offsets[3] = i & mask;
             depth = 4;
         } else {
             return None;
@@ -456,69 +664,6 @@ impl BlockPath {
             ptrs - last
         }
     }
-}
-
-/// Result of scanning a run of pointers from one block-map array.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PtrRun {
-    /// `len` zero pointers: a hole.
-    Hole {
-        /// Blocks in the hole.
-        len: u64,
-    },
-    /// `len` pointers to consecutive device blocks from `pblk`.
-    Mapped {
-        /// First device block.
-        pblk: u64,
-        /// Blocks in the run.
-        len: u64,
-        /// The run reached the end of the array: the next block needs
-        /// another indirect block.
-        boundary: bool,
-    },
-}
-
-/// Scans `ptrs` (the last-level pointer array from the block's slot on) for
-/// up to `max` blocks of one kind, checking every pointer against `sb`.
-pub(crate) fn scan_ptrs(
-    sb: &SuperBlock,
-    ptrs: impl Iterator<Item = u32>,
-    max: u64,
-    at_end: bool,
-) -> Result<PtrRun, Corrupt> {
-    let mut it = ptrs.take(max.max(1) as usize).peekable();
-    let Some(first) = it.next() else {
-        return Err(Corrupt::Geometry);
-    };
-    let mut len = 1u64;
-    if first == 0 {
-        while it.next_if_eq(&0).is_some() {
-            len += 1;
-        }
-        return Ok(PtrRun::Hole { len });
-    }
-    let first = u64::from(first);
-    if !sb.valid_data_block(first) {
-        return Err(Corrupt::BlockPointer(first));
-    }
-    while let Some(&p) = it.peek() {
-        if u64::from(p) != first + len {
-            break;
-        }
-        it.next();
-        len += 1;
-    }
-    let last = first + len - 1;
-    if !sb.valid_data_block(last) {
-        return Err(Corrupt::BlockPointer(last));
-    }
-    // The run ends at the array's end exactly when nothing is left in it.
-    let boundary = at_end && it.peek().is_none();
-    Ok(PtrRun::Mapped {
-        pblk: first,
-        len,
-        boundary,
-    })
 }
 
 /// One directory entry.

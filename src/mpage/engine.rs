@@ -13,16 +13,17 @@ use super::{
 };
 use crate::rust_bindings::{
     bio::{BlockDevice, ReadBio, SplitBuilder},
-    folio::LockedFolio,
+    folio::ReadFolio,
     readahead::Readahead,
 };
 use kernel::{bindings, page::PAGE_SIZE, prelude::*, sync::Arc};
 
 /// A filesystem's block mapper, as the engine sees it.
 pub(crate) trait Mapper {
-    /// Maps logical block `lblk` and up to `max_blocks - 1` blocks after it.
-    /// The answer starts at `lblk` and covers at least one block.
-    fn map(&self, lblk: u64, max_blocks: u64) -> Result<Mapping>;
+    /// Maps logical block `lblk` and up to `max_blocks - 1` blocks after it;
+    /// with `create`, a hole at `lblk` is allocated (and said `new`). The
+    /// answer starts at `lblk` and covers at least one block.
+    fn map(&self, lblk: u64, max_blocks: u64, create: bool) -> Result<Mapping>;
 
     /// Whether [`Mapper::map`] may answer [`Mapping::filled`]. A folio with
     /// a filled block must go to the buffer_head path whole, so the large
@@ -43,7 +44,7 @@ pub(crate) struct ReadTarget<'a, M: Mapper> {
     pub(crate) stats: &'a Arc<Stats>,
     /// Reads one folio through the buffer_head path
     /// (`block_read_full_folio`), which unlocks it.
-    pub(crate) fallback: &'a dyn Fn(LockedFolio) -> Result,
+    pub(crate) fallback: &'a dyn Fn(ReadFolio) -> Result,
 }
 
 /// State that crosses folios within one call (fs/mpage.c's
@@ -87,7 +88,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
     /// fail the same way, each after a slow mapper call (the C engine learnt
     /// this in 2025). Readahead also stops with `ENOMEM`, the folio left
     /// unread, when memory for its I/O is short.
-    fn read_one(&mut self, folio: LockedFolio, pages_left: u64) -> Result {
+    fn read_one(&mut self, folio: ReadFolio, pages_left: u64) -> Result {
         let t = self.t;
         if folio.is_uptodate() {
             // The page cache never asks for this, but an uptodate folio may
@@ -115,7 +116,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             folio.has_buffers(),
             may_split,
             &mut self.cache,
-            |lblk, max| t.mapper.map(lblk, max),
+            |lblk, max| t.mapper.map(lblk, max, false),
         );
         Stats::inc(&t.stats.map_calls, self.cache.calls() - calls);
 
@@ -146,7 +147,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
                 let mut folio = folio;
                 // The tail past the last block read is holes or past EOF.
                 folio.zero_range((nblocks << t.blkbits) as usize, size);
-                let steps = self.planner.read(pblk, nblocks, boundary, span.blocks);
+                let steps = self.planner.folio(pblk, nblocks, boundary, span.blocks);
                 if steps.submit_before {
                     self.submit();
                 }
@@ -200,7 +201,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
     /// Reads a large folio in pieces: holes are zeroed here, each run of
     /// blocks contiguous on disk goes to a bio of its own (or continues the
     /// open one), and the folio ends when its last piece completes.
-    fn read_split(&mut self, folio: LockedFolio, span: FolioSpan, pages_left: u64) -> Result {
+    fn read_split(&mut self, folio: ReadFolio, span: FolioSpan, pages_left: u64) -> Result {
         let t = self.t;
         let mut b = match SplitBuilder::new(folio, self.readahead) {
             Ok(b) => b,
@@ -216,7 +217,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             // returns one anyway gets the folio failed, not misread.
             |lblk, max| {
                 t.mapper
-                    .map(lblk, max)
+                    .map(lblk, max, false)
                     .and_then(|m| if m.filled { Err(EIO) } else { Ok(m) })
             },
             |e| {
@@ -309,7 +310,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
     /// (as fs/mpage.c does when a bio allocation fails) would take a
     /// buffer_head per block with __GFP_NOFAIL, just when memory is short.
     /// read_folio itself does take that path.
-    fn short_of_memory(&mut self, folio: LockedFolio) -> Result {
+    fn short_of_memory(&mut self, folio: ReadFolio) -> Result {
         if !self.readahead {
             return self.fall_back(folio);
         }
@@ -325,7 +326,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
     /// Returns an error if the folio visibly failed before the path
     /// returned (its mapper calls failed), so that readahead stops as it
     /// does after a failed mapping of our own.
-    fn fall_back(&mut self, folio: LockedFolio) -> Result {
+    fn fall_back(&mut self, folio: ReadFolio) -> Result {
         self.submit();
         self.planner.closed();
         if folio.is_uptodate() {
@@ -354,7 +355,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
 }
 
 /// `read_folio` (fs/mpage.c's `mpage_read_folio`).
-pub(crate) fn read_folio<M: Mapper>(t: &ReadTarget<'_, M>, folio: LockedFolio) -> Result {
+pub(crate) fn read_folio<M: Mapper>(t: &ReadTarget<'_, M>, folio: ReadFolio) -> Result {
     let pages = (folio.size() / PAGE_SIZE) as u64;
     let mut st = ReadState::new(t, false);
     let ret = st.read_one(folio, pages);

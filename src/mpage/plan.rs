@@ -336,9 +336,10 @@ impl BioPlanner {
         self.next_pblk.is_some()
     }
 
-    /// Steps for a folio planned as `Read { pblk, nblocks, boundary }` that
-    /// has `folio_blocks` blocks. Updates the open bio's end.
-    pub(crate) fn read(
+    /// Steps for a folio whose first `nblocks` blocks go to disk from `pblk`
+    /// (planned as `Read { pblk, nblocks, boundary }`, or as a write) and
+    /// that has `folio_blocks` blocks. Updates the open bio's end.
+    pub(crate) fn folio(
         &mut self,
         pblk: u64,
         nblocks: u64,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-mount counters of the read engine.
+//! Per-mount counters of the engine, read and write side by side.
 
-use crate::rust_bindings::bio::ReadCompletion;
+use crate::rust_bindings::bio::BioCompletion;
 use core::fmt;
 use kernel::{
     error::Error,
@@ -13,7 +13,7 @@ use kernel::{
 /// What the engine did on one mount. Counters only grow; they are read
 /// without locking, each on its own.
 pub(crate) struct Stats {
-    /// Bios submitted.
+    /// Read bios submitted.
     pub(crate) bios: Atomic<u64>,
     /// Folios sent to disk in those bios.
     pub(crate) folios: Atomic<u64>,
@@ -21,18 +21,38 @@ pub(crate) struct Stats {
     pub(crate) bytes: Atomic<u64>,
     /// Folios made only of holes: zeroed, no I/O.
     pub(crate) hole_folios: Atomic<u64>,
-    /// Folios handed to the buffer_head path.
+    /// Folios handed to the buffer_head read path.
     pub(crate) fallbacks: Atomic<u64>,
     /// Large folios read in pieces (discontiguous, or holes before data),
     /// where fs/mpage.c would use the buffer_head path.
     pub(crate) split_folios: Atomic<u64>,
-    /// Bios submitted early at a BH_Boundary.
+    /// Read bios submitted early at a BH_Boundary.
     pub(crate) boundary_submits: Atomic<u64>,
-    /// Calls to the block mapper.
+    /// Calls to the block mapper for reads.
     pub(crate) map_calls: Atomic<u64>,
-    /// Bios that completed with an error, plus folios failed by a mapping
-    /// error (ours, or the buffer_head path's).
+    /// Read bios that completed with an error, plus folios failed by a
+    /// mapping error (ours, or the buffer_head path's).
     pub(crate) read_errors: Atomic<u64>,
+    /// Write bios submitted.
+    pub(crate) write_bios: Atomic<u64>,
+    /// Folios in those bios.
+    pub(crate) write_folios: Atomic<u64>,
+    /// Bytes those bios wrote.
+    pub(crate) write_bytes: Atomic<u64>,
+    /// Folios handed to the buffer_head write path.
+    pub(crate) write_fallbacks: Atomic<u64>,
+    /// Large folios written in pieces.
+    pub(crate) write_split_folios: Atomic<u64>,
+    /// Write bios submitted at a BH_Boundary (the indirect block after them
+    /// started right behind).
+    pub(crate) write_boundary_submits: Atomic<u64>,
+    /// Calls to the block mapper for writes (folios without buffers).
+    pub(crate) write_map_calls: Atomic<u64>,
+    /// Blocks the filesystem allocated (data and indirect).
+    pub(crate) blocks_allocated: Atomic<u64>,
+    /// Write bios that completed with an error, plus folios whose buffer_head
+    /// write failed at once.
+    pub(crate) write_errors: Atomic<u64>,
 }
 
 impl Stats {
@@ -47,6 +67,15 @@ impl Stats {
             boundary_submits: Atomic::new(0),
             map_calls: Atomic::new(0),
             read_errors: Atomic::new(0),
+            write_bios: Atomic::new(0),
+            write_folios: Atomic::new(0),
+            write_bytes: Atomic::new(0),
+            write_fallbacks: Atomic::new(0),
+            write_split_folios: Atomic::new(0),
+            write_boundary_submits: Atomic::new(0),
+            write_map_calls: Atomic::new(0),
+            blocks_allocated: Atomic::new(0),
+            write_errors: Atomic::new(0),
         }
     }
 
@@ -55,7 +84,7 @@ impl Stats {
     }
 
     /// The counters, named.
-    pub(crate) fn snapshot(&self) -> [(&'static str, u64); 9] {
+    pub(crate) fn snapshot(&self) -> [(&'static str, u64); 18] {
         [
             ("bios", self.bios.load(Relaxed)),
             ("folios", self.folios.load(Relaxed)),
@@ -66,20 +95,39 @@ impl Stats {
             ("boundary_submits", self.boundary_submits.load(Relaxed)),
             ("map_calls", self.map_calls.load(Relaxed)),
             ("read_errors", self.read_errors.load(Relaxed)),
+            ("write_bios", self.write_bios.load(Relaxed)),
+            ("write_folios", self.write_folios.load(Relaxed)),
+            ("write_bytes", self.write_bytes.load(Relaxed)),
+            ("write_fallbacks", self.write_fallbacks.load(Relaxed)),
+            ("write_split_folios", self.write_split_folios.load(Relaxed)),
+            (
+                "write_boundary_submits",
+                self.write_boundary_submits.load(Relaxed),
+            ),
+            ("write_map_calls", self.write_map_calls.load(Relaxed)),
+            ("blocks_allocated", self.blocks_allocated.load(Relaxed)),
+            ("write_errors", self.write_errors.load(Relaxed)),
         ]
     }
 }
 
-impl ReadCompletion for Stats {
-    fn read_done(&self, error: Option<Error>) {
+impl BioCompletion for Stats {
+    fn bio_done(&self, write: bool, error: Option<Error>) {
         if error.is_some() {
-            Stats::inc(&self.read_errors, 1);
+            Stats::inc(
+                if write {
+                    &self.write_errors
+                } else {
+                    &self.read_errors
+                },
+                1,
+            );
         }
     }
 }
 
 /// What `/sys/kernel/debug/rext2/<device>/stats` shows: one `name value`
-/// line per counter, then the average bio size in bytes.
+/// line per counter, then the average read and write bio sizes in bytes.
 pub(crate) struct StatsView {
     pub(crate) engine: &'static str,
     pub(crate) stats: Arc<Stats>,
@@ -88,11 +136,21 @@ pub(crate) struct StatsView {
 impl fmt::Debug for StatsView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "engine {}", self.engine)?;
-        let snap = self.stats.snapshot();
-        for (name, value) in snap {
+        let s = &self.stats;
+        for (name, value) in s.snapshot() {
             writeln!(f, "{name} {value}")?;
         }
-        let (bios, bytes) = (snap[0].1, snap[2].1);
-        writeln!(f, "avg_bio_bytes {}", bytes.checked_div(bios).unwrap_or(0))
+        let avg = |bytes: &Atomic<u64>, bios: &Atomic<u64>| {
+            bytes
+                .load(Relaxed)
+                .checked_div(bios.load(Relaxed))
+                .unwrap_or(0)
+        };
+        writeln!(f, "avg_bio_bytes {}", avg(&s.bytes, &s.bios))?;
+        writeln!(
+            f,
+            "avg_write_bio_bytes {}",
+            avg(&s.write_bytes, &s.write_bios)
+        )
     }
 }

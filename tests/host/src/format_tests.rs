@@ -6,8 +6,10 @@
 //! ext2_check_folio).
 
 use crate::ext2::format::{
-    dir_entry, dtype, scan_ptrs, BlockPath, Corrupt, DirEntry, GroupDesc, Inode, PtrRun,
-    SuperBlock, EXT2_MAGIC, INCOMPAT_FILETYPE, RO_COMPAT_LARGE_FILE, S_IFDIR, S_IFLNK, S_IFREG,
+    dir_entry, dtype, BlockPath, Corrupt, DirEntry, GroupDesc, Inode, SuperBlock, COMPAT_DIR_INDEX,
+    COMPAT_EXT_ATTR, COMPAT_HAS_JOURNAL, COMPAT_RESIZE_INODE, DEFAULT_MAX_MNT_COUNT, EXT2_MAGIC,
+    INCOMPAT_FILETYPE, RO_COMPAT_BTREE_DIR, RO_COMPAT_LARGE_FILE, RO_COMPAT_SPARSE_SUPER,
+    STATE_ERROR, STATE_VALID, S_IFDIR, S_IFLNK, S_IFREG,
 };
 
 const PAGE: u64 = 4096;
@@ -24,31 +26,38 @@ fn put32(b: &mut [u8], off: usize, v: u32) {
 // Super block
 
 /// The fields of a super block image; `bytes` lays them out like
-/// `struct ext2_super_block`.
+/// `struct ext2_super_block`. The allocator's tests build on it too.
 #[derive(Clone, Debug)]
-struct SbImage {
-    inodes_count: u32,
-    blocks_count: u32,
-    r_blocks_count: u32,
-    free_blocks: u32,
-    free_inodes: u32,
-    first_data_block: u32,
-    log_block_size: u32,
-    blocks_per_group: u32,
-    inodes_per_group: u32,
-    magic: u16,
-    rev_level: u32,
-    first_ino: u32,
-    inode_size: u16,
-    compat: u32,
-    incompat: u32,
-    ro_compat: u32,
+pub(crate) struct SbImage {
+    pub(crate) inodes_count: u32,
+    pub(crate) blocks_count: u32,
+    pub(crate) r_blocks_count: u32,
+    pub(crate) free_blocks: u32,
+    pub(crate) free_inodes: u32,
+    pub(crate) first_data_block: u32,
+    pub(crate) log_block_size: u32,
+    pub(crate) blocks_per_group: u32,
+    pub(crate) inodes_per_group: u32,
+    pub(crate) mtime: u32,
+    pub(crate) wtime: u32,
+    pub(crate) mnt_count: u16,
+    pub(crate) max_mnt_count: u16,
+    pub(crate) magic: u16,
+    pub(crate) state: u16,
+    pub(crate) errors: u16,
+    pub(crate) rev_level: u32,
+    pub(crate) first_ino: u32,
+    pub(crate) inode_size: u16,
+    pub(crate) compat: u32,
+    pub(crate) incompat: u32,
+    pub(crate) ro_compat: u32,
+    pub(crate) reserved_gdt_blocks: u16,
 }
 
 impl SbImage {
     /// A valid revision 1 file system with `block_size`-byte blocks and
     /// several groups, the last one short.
-    fn new(block_size: u64) -> Self {
+    pub(crate) fn new(block_size: u64) -> Self {
         let (log, blocks_count, first_data_block, inodes_per_group): (u32, u32, u32, u32) =
             match block_size {
                 // 19999 blocks after block 0 in groups of 8192: 3 groups.
@@ -71,29 +80,37 @@ impl SbImage {
             log_block_size: log,
             blocks_per_group,
             inodes_per_group,
+            mtime: 1_700_000_000,
+            wtime: 1_700_000_100,
+            mnt_count: 3,
+            max_mnt_count: 0xffff, // -1: no limit, as mke2fs sets it
             magic: EXT2_MAGIC,
+            state: STATE_VALID,
+            errors: 1, // continue
             rev_level: 1,
             first_ino: 11,
             inode_size: 256,
             compat: 0x0038,
             incompat: INCOMPAT_FILETYPE,
             ro_compat: RO_COMPAT_LARGE_FILE | 0x0001,
+            reserved_gdt_blocks: 0,
         }
     }
 
     /// The same as a revision 0 file system: no feature words; the
     /// revision 1 fields are left with values parse must ignore.
-    fn rev0(mut self) -> Self {
+    pub(crate) fn rev0(mut self) -> Self {
         self.rev_level = 0;
         self.compat = 0;
         self.incompat = 0;
         self.ro_compat = 0;
         self.first_ino = 99;
         self.inode_size = 512;
+        self.reserved_gdt_blocks = 7;
         self
     }
 
-    fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         let mut b = vec![0u8; 1024];
         put32(&mut b, 0, self.inodes_count);
         put32(&mut b, 4, self.blocks_count);
@@ -106,8 +123,13 @@ impl SbImage {
         put32(&mut b, 32, self.blocks_per_group);
         put32(&mut b, 36, self.blocks_per_group); // s_frags_per_group
         put32(&mut b, 40, self.inodes_per_group);
+        put32(&mut b, 44, self.mtime);
+        put32(&mut b, 48, self.wtime);
+        put16(&mut b, 52, self.mnt_count);
+        put16(&mut b, 54, self.max_mnt_count);
         put16(&mut b, 56, self.magic);
-        put16(&mut b, 58, 1); // s_state: clean
+        put16(&mut b, 58, self.state);
+        put16(&mut b, 60, self.errors);
         put32(&mut b, 76, self.rev_level);
         put32(&mut b, 84, self.first_ino);
         put16(&mut b, 88, self.inode_size);
@@ -115,14 +137,15 @@ impl SbImage {
         put32(&mut b, 96, self.incompat);
         put32(&mut b, 100, self.ro_compat);
         b[120..130].copy_from_slice(b"rext2-test"); // s_volume_name
+        put16(&mut b, 206, self.reserved_gdt_blocks);
         b
     }
 
-    fn parse(&self) -> Result<SuperBlock, Corrupt> {
+    pub(crate) fn parse(&self) -> Result<SuperBlock, Corrupt> {
         SuperBlock::parse(&self.bytes(), PAGE)
     }
 
-    fn edit(&self, f: impl FnOnce(&mut Self)) -> Self {
+    pub(crate) fn edit(&self, f: impl FnOnce(&mut Self)) -> Self {
         let mut sb = self.clone();
         f(&mut sb);
         sb
@@ -154,6 +177,13 @@ fn superblock_1k_rev1_parses_every_field() {
             feature_compat: 0x0038,
             feature_incompat: INCOMPAT_FILETYPE,
             feature_ro_compat: 0x0003,
+            reserved_gdt_blocks: 0,
+            mtime: 1_700_000_000,
+            wtime: 1_700_000_100,
+            mnt_count: 3,
+            max_mnt_count: 0xffff,
+            state: STATE_VALID,
+            errors: 1,
         }
     );
     assert_eq!(sb.block_size(), 1024);
@@ -213,6 +243,7 @@ fn superblock_rev0_uses_fixed_first_ino_and_inode_size() {
         assert_eq!(sb.rev_level, 0);
         assert_eq!(sb.first_ino, 11);
         assert_eq!(sb.inode_size, 128);
+        assert_eq!(sb.reserved_gdt_blocks, 0);
         assert_eq!(
             (sb.feature_compat, sb.feature_incompat, sb.feature_ro_compat),
             (0, 0, 0)
@@ -502,6 +533,135 @@ fn inode_location_by_group() {
     assert_eq!(sb.inode_location(3073), Err(Corrupt::InodeNumber(3073)));
 }
 
+#[test]
+fn superblock_write_side_fields_are_parsed() {
+    let sb = SbImage::new(4096)
+        .edit(|s| {
+            s.reserved_gdt_blocks = 24;
+            s.state = STATE_ERROR;
+            s.errors = 2;
+            s.max_mnt_count = 30;
+        })
+        .parse()
+        .unwrap();
+    assert_eq!(sb.reserved_gdt_blocks, 24);
+    assert_eq!((sb.mtime, sb.wtime), (1_700_000_000, 1_700_000_100));
+    assert_eq!((sb.mnt_count, sb.max_mnt_count), (3, 30));
+    assert_eq!((sb.state, sb.errors), (STATE_ERROR, 2));
+}
+
+#[test]
+fn inode_table_blocks_round_up() {
+    // 1024 inodes of 256 bytes in 1 KiB blocks.
+    assert_eq!(sb_1k().inode_table_blocks(), 256);
+    // 8192 inodes of 256 bytes in 4 KiB blocks.
+    assert_eq!(
+        SbImage::new(4096).parse().unwrap().inode_table_blocks(),
+        512
+    );
+    // 20 inodes of 128 bytes fill two and a half 1 KiB blocks: 3.
+    let odd = SbImage::new(1024).rev0().edit(|s| {
+        s.inodes_per_group = 20;
+        s.inodes_count = 60;
+    });
+    assert_eq!(odd.parse().unwrap().inode_table_blocks(), 3);
+}
+
+#[test]
+fn mke2fs_default_features_are_writable() {
+    // ext_attr, resize_inode, dir_index; sparse_super, large_file.
+    let sb = SbImage::new(4096).parse().unwrap();
+    assert_eq!(
+        sb.feature_compat,
+        COMPAT_EXT_ATTR | COMPAT_RESIZE_INODE | COMPAT_DIR_INDEX
+    );
+    assert_eq!(sb.compat_unwritable(), 0);
+    assert_eq!(sb.ro_compat_unwritable(), 0);
+    // BTREE_DIR is in ext2's RO_COMPAT_SUPP, and every COMPAT bit up to
+    // dir_index but the journal is harmless.
+    let all_known = SbImage::new(4096).edit(|s| {
+        s.compat = 0x3f & !COMPAT_HAS_JOURNAL;
+        s.ro_compat = RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_BTREE_DIR;
+    });
+    let sb = all_known.parse().unwrap();
+    assert_eq!((sb.compat_unwritable(), sb.ro_compat_unwritable()), (0, 0));
+    // Revision 0 has no features at all.
+    let sb = SbImage::new(1024).rev0().parse().unwrap();
+    assert_eq!((sb.compat_unwritable(), sb.ro_compat_unwritable()), (0, 0));
+}
+
+#[test]
+fn unknown_ro_compat_and_journal_keep_the_mount_read_only() {
+    let img = SbImage::new(4096);
+    // huge_file (0x8), dir_nlink (0x20), metadata_csum (0x400): only those
+    // bits are reported.
+    let sb = img.edit(|s| s.ro_compat |= 0x0428).parse().unwrap();
+    assert_eq!(sb.ro_compat_unwritable(), 0x0428);
+    assert_eq!(sb.compat_unwritable(), 0);
+    // An ext3 file system with a clean journal mounts, but not for writing.
+    let sb = img
+        .edit(|s| s.compat |= COMPAT_HAS_JOURNAL)
+        .parse()
+        .unwrap();
+    assert_eq!(sb.compat_unwritable(), COMPAT_HAS_JOURNAL);
+    // sparse_super2 (0x200) moves the super block backups.
+    let sb = img.edit(|s| s.compat |= 0x0200).parse().unwrap();
+    assert_eq!(sb.compat_unwritable(), 0x0200);
+}
+
+#[test]
+fn begin_write_mount_counts_the_mount_and_clears_valid() {
+    let mut sb = SbImage::new(1024)
+        .edit(|s| s.max_mnt_count = 0)
+        .parse()
+        .unwrap();
+    assert_eq!(sb.begin_write_mount(1_800_000_000), STATE_VALID);
+    assert_eq!((sb.mnt_count, sb.max_mnt_count), (4, DEFAULT_MAX_MNT_COUNT));
+    assert_eq!((sb.mtime, sb.wtime), (1_800_000_000, 1_800_000_000));
+    assert_eq!(sb.state, 0);
+    // A file system with errors keeps them, and an existing limit (-1 here)
+    // stays.
+    let mut sb = SbImage::new(1024)
+        .edit(|s| {
+            s.state = STATE_VALID | STATE_ERROR;
+            s.mnt_count = 0xffff;
+        })
+        .parse()
+        .unwrap();
+    assert_eq!(sb.begin_write_mount(5), STATE_VALID | STATE_ERROR);
+    assert_eq!((sb.mnt_count, sb.max_mnt_count), (0, 0xffff));
+    assert_eq!(sb.state, STATE_ERROR);
+}
+
+#[test]
+fn store_counters_round_trips_and_writes_only_its_fields() {
+    let raw = SbImage::new(4096).bytes();
+    let mut sb = SuperBlock::parse(&raw, PAGE).unwrap();
+    sb.free_blocks = 0x0102_0304;
+    sb.free_inodes = 0x0506_0708;
+    sb.begin_write_mount(0x1122_3344);
+    let mut out = raw.clone();
+    sb.store_counters(&mut out).unwrap();
+    assert_eq!(SuperBlock::parse(&out, PAGE), Ok(sb.clone()));
+    let changed: Vec<usize> = (0..raw.len()).filter(|&i| raw[i] != out[i]).collect();
+    let owned = [12..20, 44..56, 58..60];
+    assert!(!changed.is_empty());
+    assert!(changed.iter().all(|i| owned.iter().any(|r| r.contains(i))));
+    // The rest of a block around it is left alone too.
+    let mut block = vec![0xa5u8; 4096];
+    block[..1024].copy_from_slice(&raw);
+    sb.store_counters(&mut block).unwrap();
+    assert!(block[1024..].iter().all(|&b| b == 0xa5));
+}
+
+#[test]
+fn store_counters_into_a_short_buffer_writes_nothing() {
+    let sb = sb_1k();
+    let mut short = vec![0u8; 1023];
+    assert_eq!(sb.store_counters(&mut short), Err(Corrupt::Geometry));
+    assert!(short.iter().all(|&b| b == 0));
+}
+
 // ---------------------------------------------------------------------------
 // Group descriptors
 
@@ -530,6 +690,7 @@ fn group_desc_with_metadata_in_its_group_is_accepted() {
             inode_table: 8197,
             free_blocks: 1234,
             free_inodes: 567,
+            used_dirs: 8,
         }
     );
     // The group's first and last blocks, and a table ending at its end.
@@ -595,6 +756,29 @@ fn group_desc_shorter_than_32_bytes_is_refused() {
         GroupDesc::parse(&sb, 1, &b[..31]),
         Err(Corrupt::Descriptor(1))
     );
+}
+
+#[test]
+fn group_desc_store_counts_round_trips_and_writes_only_the_counts() {
+    let sb = sb_1k();
+    let mut raw = desc_bytes(8195, 8196, 8197);
+    // bg_pad and bg_reserved hold something; they must survive.
+    for (i, b) in raw.iter_mut().enumerate().skip(18) {
+        *b = i as u8;
+    }
+    let before = raw;
+    let mut d = GroupDesc::parse(&sb, 1, &raw).unwrap();
+    d.free_blocks = 0xfedc;
+    d.free_inodes = 0x0102;
+    d.used_dirs = 0x0304;
+    d.store_counts(&mut raw).unwrap();
+    assert_eq!(GroupDesc::parse(&sb, 1, &raw), Ok(d));
+    assert_eq!(raw[..12], before[..12]);
+    assert_eq!(raw[18..], before[18..]);
+    // A short buffer is left as it is.
+    let mut short = [0u8; 31];
+    assert_eq!(d.store_counts(&mut short), Err(Corrupt::Geometry));
+    assert_eq!(short, [0u8; 31]);
 }
 
 // ---------------------------------------------------------------------------
@@ -685,6 +869,126 @@ fn inode_shorter_than_128_bytes_is_refused() {
     let mut big = [0xffu8; 256];
     big[..128].copy_from_slice(&b);
     assert_eq!(Inode::parse(&big), Inode::parse(&b));
+}
+
+/// An inode image like mke2fs and the kernel leave them: every byte that
+/// `Inode` does not own holds something of its own.
+fn busy_inode_bytes(mode: u16, size: u64) -> [u8; 256] {
+    let mut b = [0u8; 256];
+    for (i, x) in b.iter_mut().enumerate() {
+        *x = (i as u8).wrapping_mul(37).wrapping_add(11);
+    }
+    b[..128].copy_from_slice(&inode_bytes(mode, size));
+    put32(&mut b, 36, 0x0a0b_0c0d); // osd1
+    put32(&mut b, 112, 0x1111_2222); // i_faddr
+    put32(&mut b, 116, 0x3344_5566); // frag, fsize, pad
+    put32(&mut b, 124, 0x7788_99aa); // l_i_reserved2
+    b
+}
+
+/// Bytes `Inode::store` owns; `size_high` only for a regular file.
+fn owned_inode_bytes(size_high: bool) -> Vec<usize> {
+    let mut owned: Vec<usize> = (0..36).chain(40..108).chain(120..124).collect();
+    if size_high {
+        owned.extend(108..112);
+    }
+    owned
+}
+
+/// An inode with every field distinct and both halves of uid/gid set.
+fn full_inode(mode: u16, size: u64) -> Inode {
+    let mut block = [0u32; 15];
+    for (i, p) in block.iter_mut().enumerate() {
+        *p = 0x100 + 3 * i as u32;
+    }
+    Inode {
+        mode,
+        uid: 0x0001_03e8,
+        gid: 0x0002_0064,
+        size,
+        atime: 0x6000_0001,
+        ctime: 0x6000_0002,
+        mtime: 0x6000_0003,
+        dtime: 0,
+        links: 2,
+        blocks: 0x48,
+        flags: 0x8_0000,
+        block,
+        generation: 0x1234_5678,
+        file_acl: 0x9999,
+    }
+}
+
+#[test]
+fn inode_store_round_trips() {
+    for (mode, size) in [
+        (S_IFREG | 0o644, (7u64 << 32) | 0x89ab),
+        (S_IFREG | 0o600, 0),
+        (S_IFDIR | 0o755, 4096),
+        (S_IFLNK | 0o777, 20),
+        (0o020644, 0), // a character device: its number is in block[0]
+    ] {
+        let ino = full_inode(mode, size);
+        let mut raw = busy_inode_bytes(mode, 123);
+        ino.store(&mut raw).unwrap();
+        assert_eq!(Inode::parse(&raw), Ok(ino.clone()), "mode {mode:o}");
+        // Stored twice, the bytes are the same: nothing depends on them.
+        let again = raw;
+        ino.store(&mut raw).unwrap();
+        assert_eq!(raw, again);
+    }
+}
+
+#[test]
+fn inode_store_writes_only_the_bytes_parse_reads() {
+    for (mode, size_high) in [(S_IFREG | 0o644, true), (S_IFDIR | 0o755, false)] {
+        let before = busy_inode_bytes(mode, 0);
+        let mut raw = before;
+        full_inode(mode, 0x1_0000_0000 * u64::from(size_high) + 77)
+            .store(&mut raw)
+            .unwrap();
+        let owned = owned_inode_bytes(size_high);
+        for i in 0..raw.len() {
+            if !owned.contains(&i) {
+                assert_eq!(raw[i], before[i], "mode {mode:o} byte {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn inode_store_keeps_a_directory_s_dir_acl() {
+    let mut raw = busy_inode_bytes(S_IFDIR | 0o755, 0);
+    put32(&mut raw, 108, 0x00c0_ffee); // i_dir_acl
+    let mut dir = Inode::parse(&raw).unwrap();
+    dir.size = 8192;
+    dir.store(&mut raw).unwrap();
+    assert_eq!(&raw[108..112], &0x00c0_ffeeu32.to_le_bytes());
+    assert_eq!(Inode::parse(&raw).unwrap().size, 8192);
+}
+
+#[test]
+fn inode_store_refuses_what_parse_could_not_read_back() {
+    // Too short: nothing written.
+    let mut short = [0u8; 127];
+    assert_eq!(
+        full_inode(S_IFREG, 1).store(&mut short),
+        Err(Corrupt::Geometry)
+    );
+    assert_eq!(short, [0u8; 127]);
+    // Only a regular file has i_size_high.
+    let before = busy_inode_bytes(S_IFDIR | 0o755, 0);
+    let mut raw = before;
+    let big = 1u64 << 32;
+    assert_eq!(
+        full_inode(S_IFDIR | 0o755, big).store(&mut raw),
+        Err(Corrupt::TooLarge(big))
+    );
+    assert_eq!(raw, before);
+    // The largest 32-bit size is fine.
+    let fits = full_inode(S_IFDIR | 0o755, u64::from(u32::MAX));
+    fits.store(&mut raw).unwrap();
+    assert_eq!(Inode::parse(&raw), Ok(fits));
 }
 
 /// A symlink inode whose target `t` sits in `i_block`.
@@ -833,93 +1137,6 @@ fn left_in_last_counts_to_the_end_of_the_array() {
     assert_eq!(left(12), 1024);
     assert_eq!(left(12 + 1000), 24);
     assert_eq!(left(12 + p + p * p + 17), 1024 - 17);
-}
-
-// ---------------------------------------------------------------------------
-// Pointer scans
-
-fn scan(ptrs: &[u32], max: u64, at_end: bool) -> Result<PtrRun, Corrupt> {
-    scan_ptrs(&sb_1k(), ptrs.iter().copied(), max, at_end)
-}
-
-fn mapped(pblk: u64, len: u64, boundary: bool) -> Result<PtrRun, Corrupt> {
-    Ok(PtrRun::Mapped {
-        pblk,
-        len,
-        boundary,
-    })
-}
-
-#[test]
-fn scan_hole_runs() {
-    assert_eq!(
-        scan(&[0, 0, 0, 5, 6], 10, false),
-        Ok(PtrRun::Hole { len: 3 })
-    );
-    assert_eq!(scan(&[0], 10, true), Ok(PtrRun::Hole { len: 1 }));
-    // Stopped by max, and holes are never boundaries.
-    assert_eq!(scan(&[0; 8], 5, false), Ok(PtrRun::Hole { len: 5 }));
-    assert_eq!(scan(&[0; 8], 8, true), Ok(PtrRun::Hole { len: 8 }));
-}
-
-#[test]
-fn scan_contiguous_runs() {
-    assert_eq!(
-        scan(&[100, 101, 102, 200], 10, false),
-        mapped(100, 3, false)
-    );
-    assert_eq!(scan(&[100, 101, 0, 102], 10, false), mapped(100, 2, false));
-    assert_eq!(scan(&[100, 99, 100], 10, false), mapped(100, 1, false));
-    assert_eq!(scan(&[100, 100], 10, false), mapped(100, 1, false));
-    assert_eq!(scan(&[19999], 1, false), mapped(19999, 1, false));
-}
-
-#[test]
-fn scan_runs_stop_at_max() {
-    let ptrs: Vec<u32> = (100..120).collect();
-    assert_eq!(scan(&ptrs, 4, false), mapped(100, 4, false));
-    assert_eq!(scan(&ptrs, 1, false), mapped(100, 1, false));
-    // max 0 still maps the first block.
-    assert_eq!(scan(&ptrs, 0, false), mapped(100, 1, false));
-}
-
-#[test]
-fn scan_boundary_only_at_the_end_of_the_array() {
-    // The run uses up the array: boundary.
-    assert_eq!(scan(&[100, 101, 102], 3, true), mapped(100, 3, true));
-    assert_eq!(scan(&[100, 101, 102], 10, true), mapped(100, 3, true));
-    assert_eq!(scan(&[7], 1, true), mapped(7, 1, true));
-    // Not the array's end (the caller clamped max below it).
-    assert_eq!(scan(&[100, 101, 102], 3, false), mapped(100, 3, false));
-    // The run breaks before the end.
-    assert_eq!(scan(&[100, 101, 300], 3, true), mapped(100, 2, false));
-    assert_eq!(scan(&[100, 101, 0], 3, true), mapped(100, 2, false));
-}
-
-#[test]
-fn scan_pointer_outside_the_filesystem_is_refused() {
-    assert_eq!(scan(&[20000], 1, false), Err(Corrupt::BlockPointer(20000)));
-    assert_eq!(
-        scan(&[u32::MAX], 1, false),
-        Err(Corrupt::BlockPointer(u64::from(u32::MAX)))
-    );
-    // The super block and boot block are no data.
-    assert_eq!(scan(&[1, 2], 2, false), Err(Corrupt::BlockPointer(1)));
-    // A run that walks off the end.
-    assert_eq!(
-        scan(&[19998, 19999, 20000, 20001], 4, false),
-        Err(Corrupt::BlockPointer(20001))
-    );
-    // A bad pointer after the run is for the next scan.
-    assert_eq!(
-        scan(&[19998, 19999, 0, 50000], 4, false),
-        mapped(19998, 2, false)
-    );
-}
-
-#[test]
-fn scan_of_nothing_is_refused() {
-    assert_eq!(scan(&[], 4, true), Err(Corrupt::Geometry));
 }
 
 // ---------------------------------------------------------------------------

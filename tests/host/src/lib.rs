@@ -15,6 +15,10 @@ mod mapping;
 #[path = "../../../src/mpage/plan.rs"]
 mod plan;
 
+#[path = "../../../src/ext2/balloc.rs"]
+mod balloc;
+#[path = "../../../src/ext2/blockmap.rs"]
+mod blockmap;
 #[path = "../../../src/ext2/format.rs"]
 mod format;
 
@@ -25,7 +29,7 @@ mod mpage {
 
 /// `src/ext2/`, as the kernel crate names it.
 mod ext2 {
-    pub(crate) use super::format;
+    pub(crate) use super::{balloc, blockmap, format};
 }
 
 #[cfg(test)]
@@ -33,3 +37,9 @@ mod plan_tests;
 
 #[cfg(test)]
 mod format_tests;
+
+#[cfg(test)]
+mod balloc_tests;
+
+#[cfg(test)]
+mod blockmap_tests;

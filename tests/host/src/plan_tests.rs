@@ -281,10 +281,10 @@ fn data_then_hole_reads_the_data_and_submits_after() {
     assert_eq!(map.requests, [(0, 8), (4, 4), (6, 2)]);
 
     let mut bios = BioPlanner::default();
-    assert_eq!(bios.read(40, 4, false, 4), NO_SUBMIT);
+    assert_eq!(bios.folio(40, 4, false, 4), NO_SUBMIT);
     // 77 does not continue the bio at 44, and the hole ends the next one.
     assert_eq!(
-        bios.read(77, 2, false, 4),
+        bios.folio(77, 2, false, 4),
         BioSteps {
             submit_before: true,
             submit_after: true
@@ -654,35 +654,35 @@ fn run_cut_by_the_limit_before_the_array_end_has_no_boundary() {
 fn contiguous_folios_join_one_bio() {
     let mut p = BioPlanner::default();
     assert!(!p.is_open());
-    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(100, 4, false, 4), NO_SUBMIT);
     assert!(p.is_open());
-    assert_eq!(p.read(104, 4, false, 4), NO_SUBMIT);
-    assert_eq!(p.read(108, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(104, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(108, 4, false, 4), NO_SUBMIT);
     assert!(p.is_open());
 }
 
 #[test]
 fn gap_on_disk_submits_before() {
     let mut p = BioPlanner::default();
-    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(100, 4, false, 4), NO_SUBMIT);
     let gap = BioSteps {
         submit_before: true,
         submit_after: false,
     };
     // Forwards, backwards, and overlapping the open bio.
-    assert_eq!(p.read(105, 4, false, 4), gap);
-    assert_eq!(p.read(50, 4, false, 4), gap);
-    assert_eq!(p.read(53, 4, false, 4), gap);
+    assert_eq!(p.folio(105, 4, false, 4), gap);
+    assert_eq!(p.folio(50, 4, false, 4), gap);
+    assert_eq!(p.folio(53, 4, false, 4), gap);
     // And then contiguous with the new bio again.
-    assert_eq!(p.read(57, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(57, 4, false, 4), NO_SUBMIT);
 }
 
 #[test]
 fn boundary_submits_after_and_closes_the_bio() {
     let mut p = BioPlanner::default();
-    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(100, 4, false, 4), NO_SUBMIT);
     assert_eq!(
-        p.read(104, 4, true, 4),
+        p.folio(104, 4, true, 4),
         BioSteps {
             submit_before: false,
             submit_after: true
@@ -690,7 +690,7 @@ fn boundary_submits_after_and_closes_the_bio() {
     );
     assert!(!p.is_open());
     // The next folio, contiguous or not, starts a fresh bio.
-    assert_eq!(p.read(108, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(108, 4, false, 4), NO_SUBMIT);
     assert!(p.is_open());
 }
 
@@ -698,24 +698,24 @@ fn boundary_submits_after_and_closes_the_bio() {
 fn short_read_submits_after() {
     let mut p = BioPlanner::default();
     assert_eq!(
-        p.read(100, 3, false, 4),
+        p.folio(100, 3, false, 4),
         BioSteps {
             submit_before: false,
             submit_after: true
         }
     );
     assert!(!p.is_open());
-    assert_eq!(p.read(104, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(104, 4, false, 4), NO_SUBMIT);
 }
 
 #[test]
 fn closed_bio_is_not_submitted_before_the_next_folio() {
     let mut p = BioPlanner::default();
-    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(100, 4, false, 4), NO_SUBMIT);
     p.closed();
     assert!(!p.is_open());
     // Not contiguous with the closed bio, but nothing is open to submit.
-    assert_eq!(p.read(900, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(900, 4, false, 4), NO_SUBMIT);
     assert!(p.is_open());
 }
 
@@ -788,7 +788,7 @@ fn simulate(
                 nblocks,
                 boundary,
             } => {
-                let steps = planner.read(pblk, nblocks, boundary, s.blocks);
+                let steps = planner.folio(pblk, nblocks, boundary, s.blocks);
                 if steps.submit_before {
                     submit(&mut open, &mut res);
                 }
@@ -1739,18 +1739,18 @@ fn piece_going_backwards_or_overlapping_submits_before() {
 #[test]
 fn pieces_and_whole_folios_share_the_open_bio() {
     let mut p = BioPlanner::default();
-    assert_eq!(p.read(100, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(100, 4, false, 4), NO_SUBMIT);
     assert_eq!(p.piece(104, 2, false), NO_SUBMIT);
     assert_eq!(p.piece(106, 2, false), NO_SUBMIT);
-    assert_eq!(p.read(108, 4, false, 4), NO_SUBMIT);
+    assert_eq!(p.folio(108, 4, false, 4), NO_SUBMIT);
     assert_eq!(p.piece(112, 4, false), NO_SUBMIT);
     // A short folio read ends the bio; a piece never does without a
     // boundary, short or not.
-    assert_eq!(p.read(116, 2, false, 4), AFTER);
+    assert_eq!(p.folio(116, 2, false, 4), AFTER);
     assert!(!p.is_open());
     assert_eq!(p.piece(118, 1, false), NO_SUBMIT);
     assert!(p.is_open());
-    assert_eq!(p.read(500, 4, true, 4), BOTH);
+    assert_eq!(p.folio(500, 4, true, 4), BOTH);
     assert!(!p.is_open());
 }
 
@@ -1766,7 +1766,7 @@ fn split_folio_pieces_continue_the_bio_across_a_hole() {
 
     let s0 = span(0, 64 * KIB, i_size, 12, 48);
     assert_eq!(plan(&mut map, &mut cache, s0), Ok(read(1000, 16)));
-    assert_eq!(p.read(1000, 16, false, 16), NO_SUBMIT);
+    assert_eq!(p.folio(1000, 16, false, 16), NO_SUBMIT);
 
     let s1 = span(64 * KIB, 64 * KIB, i_size, 12, 32);
     assert_eq!(
@@ -1787,7 +1787,7 @@ fn split_folio_pieces_continue_the_bio_across_a_hole() {
     // Folio 2 comes from the mapping the walk left in the cache.
     let s2 = span(128 * KIB, 64 * KIB, i_size, 12, 16);
     assert_eq!(plan(&mut map, &mut cache, s2), Ok(read(1028, 16)));
-    assert_eq!(p.read(1028, 16, false, 16), NO_SUBMIT);
+    assert_eq!(p.folio(1028, 16, false, 16), NO_SUBMIT);
     assert!(p.is_open());
 
     assert_eq!(

@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inodes and their block maps (fs/ext2/inode.c): reading and writing the
+//! on-disk inode, mapping and allocating blocks (the decisions are in
+//! [`super::blockmap`]), and changing a file's size.
+
+use super::{
+    allocator::AllocError,
+    blockmap::{self, Goal, MapStore},
+    corrupt, corrupt_inode,
+    format::{self, Corrupt},
+    superblock::SbInfo,
+    Rext2,
+};
+use crate::{
+    mpage::{mapping::Mapping, Mapper, Stats},
+    rust_bindings::{
+        fs::{truncate_page_cache, truncate_page_cache_past},
+        inode::{Inode, InodeKind, InodeParams},
+        super_block::SuperBlock,
+    },
+};
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::{atomic::Atomic, Mutex},
+};
+
+/// What the block map lock protects: the inode's block pointers, the fields
+/// of its on-disk inode that the VFS does not keep, and where it allocated
+/// last (ext2's `truncate_mutex` and `i_block_alloc_info`).
+pub(crate) struct MapState {
+    /// The on-disk inode as read, with `block` kept current.
+    pub(crate) disk: format::Inode,
+    /// (logical, device) block of the last allocation, for sequential
+    /// writes to come out contiguous.
+    last_alloc: Option<(u64, u64)>,
+}
+
+/// Per-inode state.
+#[pin_data]
+pub(crate) struct InodeInfo {
+    /// The block map and the on-disk fields it goes with; block mapping,
+    /// allocation and truncation of the inode hold it.
+    #[pin]
+    pub(crate) map: Mutex<MapState>,
+    /// The inode's group, where its blocks go first.
+    group: u32,
+    /// A corruption of this inode was logged: say it once, not on every
+    /// retry of every reader.
+    pub(crate) reported: Atomic<bool>,
+}
+
+/// The metadata store of one inode's block map: indirect blocks through the
+/// buffer cache (dirtied as the inode's metadata, so its fsync writes them),
+/// blocks from the mount's allocator.
+struct InodeStore<'a> {
+    inode: &'a Inode<Rext2>,
+    /// Blocks allocated (positive) or freed through this store.
+    allocated: core::cell::Cell<u64>,
+}
+
+impl InodeStore<'_> {
+    fn sb(&self) -> &SuperBlock<Rext2> {
+        self.inode.super_block()
+    }
+
+    fn alloc_error(&self, e: AllocError) -> Error {
+        match e {
+            AllocError::Kernel(e) => e,
+            AllocError::Corrupt(c) => corrupt(self.sb(), 0, c),
+        }
+    }
+}
+
+impl MapStore for InodeStore<'_> {
+    type Error = Error;
+
+    fn corrupt(&self, c: Corrupt) -> Error {
+        corrupt_inode(self.inode, c)
+    }
+
+    fn read_ptrs(&self, blk: u64, start: usize, out: &mut [u32]) -> Result {
+        let bh = self.sb().bread(blk)?;
+        let mut bytes = [0u8; 256];
+        let mut done = 0;
+        while done < out.len() {
+            let n = (out.len() - done).min(bytes.len() / 4);
+            bh.read((start + done) * 4, &mut bytes[..n * 4])?;
+            for (i, ptr) in out[done..done + n].iter_mut().enumerate() {
+                let b = &bytes[i * 4..i * 4 + 4];
+                *ptr = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn write_ptrs(&self, blk: u64, start: usize, ptrs: &[u32]) -> Result {
+        let bh = self.sb().bread(blk)?;
+        store_ptrs(&bh, start, ptrs)?;
+        bh.mark_dirty_for(self.inode.metadata_buffers());
+        Ok(())
+    }
+
+    fn new_indirect(&self, blk: u64, start: usize, ptrs: &[u32]) -> Result {
+        let bh = self.sb().new_block(blk)?;
+        store_ptrs(&bh, start, ptrs)?;
+        bh.mark_dirty_for(self.inode.metadata_buffers());
+        Ok(())
+    }
+
+    fn alloc(&self, goal: u64, max: u64) -> Result<(u64, u64)> {
+        let info = SbInfo::of(self.sb());
+        let run = info
+            .groups
+            .lock()
+            .alloc(self.sb(), goal, max)
+            .map_err(|e| self.alloc_error(e))?;
+        self.allocated.set(self.allocated.get() + run.1);
+        Stats::inc(&info.engine.stats().blocks_allocated, run.1);
+        Ok(run)
+    }
+
+    fn free(&self, first: u64, count: u64, indirect: bool) -> Result {
+        if indirect {
+            for block in first..first + count {
+                self.sb().forget_block(block);
+            }
+        }
+        SbInfo::of(self.sb())
+            .groups
+            .lock()
+            .free(self.sb(), first, count)
+            .map_err(|e| self.alloc_error(e))
+    }
+}
+
+/// Stores little-endian pointers into a buffer from pointer index `start`.
+fn store_ptrs(
+    bh: &crate::rust_bindings::buffer_head::BufferHead,
+    start: usize,
+    ptrs: &[u32],
+) -> Result {
+    let mut bytes = [0u8; 256];
+    for (chunk_no, chunk) in ptrs.chunks(bytes.len() / 4).enumerate() {
+        for (i, p) in chunk.iter().enumerate() {
+            bytes[i * 4..i * 4 + 4].copy_from_slice(&p.to_le_bytes());
+        }
+        let at = (start + chunk_no * (bytes.len() / 4)) * 4;
+        bh.write(at, &bytes[..chunk.len() * 4])?;
+    }
+    Ok(())
+}
+
+/// Maps (and with `create`, allocates) blocks of `inode`: the one mapper
+/// behind the engine and the kernel's buffer_head paths.
+pub(crate) fn map_blocks(
+    inode: &Inode<Rext2>,
+    lblk: u64,
+    max: u64,
+    create: bool,
+) -> Result<Mapping> {
+    let info = SbInfo::of(inode.super_block());
+    let data = inode.data();
+    let store = InodeStore {
+        inode,
+        allocated: core::cell::Cell::new(0),
+    };
+    let mut map = data.map.lock();
+    if !create {
+        return blockmap::lookup(&info.fs, &map.disk.block, &store, lblk, max);
+    }
+    if inode.super_block().is_read_only() {
+        return Err(EROFS);
+    }
+    let goal = Goal {
+        last: map.last_alloc,
+        group_start: super::balloc::group_first_block(&info.fs, data.group),
+    };
+    let done = blockmap::allocate(&info.fs, &mut map.disk.block, &store, lblk, max, &goal)?;
+    if done.mapping.new {
+        if let Some(pblk) = done.mapping.pblk_of(lblk + done.mapping.len - 1) {
+            map.last_alloc = Some((lblk + done.mapping.len - 1, pblk));
+        }
+        inode.add_blocks(done.blocks);
+        inode.mark_dirty();
+    }
+    Ok(done.mapping)
+}
+
+/// The block mapper the engine uses for one inode.
+pub(crate) struct BlockMap<'a> {
+    pub(crate) inode: &'a Inode<Rext2>,
+}
+
+impl Mapper for BlockMap<'_> {
+    fn map(&self, lblk: u64, max_blocks: u64, create: bool) -> Result<Mapping> {
+        let mut m = map_blocks(self.inode, lblk, max_blocks, create)?;
+        if !create {
+            debug_fill(&mut m);
+        }
+        Ok(m)
+    }
+
+    fn may_fill(&self) -> bool {
+        crate::debug_filled_block().is_some()
+    }
+}
+
+/// Testing (debug_filled_block): that one block comes back in a mapping of
+/// its own, said to be filled, as a get_block that copies a block's data into
+/// the page itself answers for that block only.
+fn debug_fill(m: &mut Mapping) {
+    let Some(b) = crate::debug_filled_block().filter(|&b| m.covers(b)) else {
+        return;
+    };
+    let len = m.len;
+    if b > m.lblk {
+        m.len = b - m.lblk;
+    } else {
+        m.len = 1;
+        m.filled = true;
+    }
+    if m.len < len {
+        // Cut short: the run goes on, so this is no boundary.
+        if let crate::mpage::mapping::MapKind::Mapped { boundary, .. } = &mut m.kind {
+            *boundary = false;
+        }
+    }
+}
+
+/// Frees the blocks of `inode` from byte `size` on (rounded up to a block).
+fn free_blocks_from(inode: &Inode<Rext2>, size: u64) -> Result {
+    let info = SbInfo::of(inode.super_block());
+    let from = size.div_ceil(info.fs.block_size());
+    let store = InodeStore {
+        inode,
+        allocated: core::cell::Cell::new(0),
+    };
+    let mut map = inode.data().map.lock();
+    let freed = blockmap::truncate(&info.fs, &mut map.disk.block, &store, from)?;
+    map.last_alloc = None;
+    inode.sub_blocks(freed);
+    inode.mark_dirty();
+    Ok(())
+}
+
+/// Changes the size of a regular file (ext2_setsize): the page cache first
+/// (zeroing the rest of the new last block, dropping the folios past it),
+/// then the blocks past the new size.
+pub(crate) fn set_size(inode: &Inode<Rext2>, size: u64) -> Result {
+    if inode.super_block().is_read_only() {
+        return Err(EROFS);
+    }
+    truncate_page_cache(inode, size)?;
+    free_blocks_from(inode, size)
+}
+
+/// A write failed part-way (ext2_write_failed): the blocks it allocated
+/// past EOF, and their folios, go.
+pub(crate) fn write_failed(inode: &Inode<Rext2>, end: u64) {
+    let size = inode.size();
+    if end > size {
+        truncate_page_cache_past(inode, size);
+        // An error here was reported where it happened (corruption), and the
+        // write already fails.
+        let _ = free_blocks_from(inode, size);
+    }
+}
+
+/// Where inode `ino`'s on-disk copy lives: its block and the offset in it.
+fn location(sb: &SuperBlock<Rext2>, ino: u64) -> Result<(u64, usize)> {
+    let info = SbInfo::of(sb);
+    let fs = &info.fs;
+    let (group, off) = fs.inode_location(ino).map_err(|c| corrupt(sb, ino, c))?;
+    let table = info
+        .groups
+        .lock()
+        .descs
+        .get(group as usize)
+        .map(|d| d.inode_table)
+        .ok_or(EUCLEAN)?;
+    let blk = u64::from(table) + (off >> fs.blkbits);
+    Ok((blk, (off & (fs.block_size() - 1)) as usize))
+}
+
+/// `write_inode`: stores the inode into its table block (ext2_write_inode),
+/// which is dirtied and waited on only by fsync (sync_inode_metadata).
+pub(crate) fn write_inode(inode: &Inode<Rext2>) -> Result {
+    let sb = inode.super_block();
+    if sb.is_read_only() {
+        return Ok(());
+    }
+    let (blk, at) = location(sb, inode.ino())?;
+    let attrs = inode.attrs();
+    let mut disk = inode.data().map.lock().disk.clone();
+    disk.mode = attrs.mode;
+    disk.uid = attrs.uid;
+    disk.gid = attrs.gid;
+    disk.links = u16::try_from(attrs.nlink).unwrap_or(u16::MAX);
+    disk.size = attrs.size;
+    disk.atime = attrs.atime as u32;
+    disk.mtime = attrs.mtime as u32;
+    disk.ctime = attrs.ctime as u32;
+    disk.blocks = u32::try_from(attrs.blocks).map_err(|_| EFBIG)?;
+    disk.generation = attrs.generation;
+    let bh = sb.bread(blk)?;
+    let mut raw = [0u8; format::INODE_CORE_SIZE];
+    bh.read(at, &mut raw)?;
+    disk.store(&mut raw).map_err(|c| corrupt_inode(inode, c))?;
+    bh.write(at, &raw)?;
+    bh.mark_dirty();
+    inode.set_metadata_writeback();
+    Ok(())
+}
+
+/// `sync_inode_metadata`: fsync's second half. The inode's indirect blocks,
+/// the allocation metadata its blocks changed, then its table block, all
+/// written and waited on (mpage pitfall 20).
+pub(crate) fn sync_inode_metadata(inode: &Inode<Rext2>) -> Result {
+    let sb = inode.super_block();
+    let mut ret = inode.metadata_buffers().sync();
+    ret = ret.and(SbInfo::of(sb).sync_allocation(sb));
+    let (blk, _) = location(sb, inode.ino())?;
+    ret.and(sb.bread(blk)?.sync())
+}
+
+/// Describes inode `ino` from its on-disk copy (ext2_iget).
+pub(crate) fn read_inode(sb: &SuperBlock<Rext2>, ino: u64) -> Result<InodeParams<InodeInfo>> {
+    let info = SbInfo::of(sb);
+    let fs = &info.fs;
+    let (blk, at) = location(sb, ino)?;
+    // The fields rext2 reads are in the first 128 bytes of every inode
+    // size the format allows.
+    let mut bytes = [0u8; format::INODE_CORE_SIZE];
+    sb.bread(blk)?.read(at, &mut bytes)?;
+    let raw = format::Inode::parse(&bytes).map_err(|c| corrupt(sb, ino, c))?;
+    if raw.links == 0 || raw.dtime != 0 {
+        // A deleted inode reached through a directory entry.
+        return Err(corrupt(sb, ino, Corrupt::InodeNumber(ino)));
+    }
+    let kind = inode_kind(sb, ino, &raw)?;
+    let large_folios = matches!(kind, InodeKind::Regular) && crate::large_folios_param();
+    let group = ((ino - 1) / u64::from(fs.inodes_per_group)) as u32;
+    let disk = raw.clone();
+    let data = KBox::pin_init(
+        try_pin_init!(InodeInfo {
+            map <- new_mutex!(MapState {
+                disk,
+                last_alloc: None,
+            }),
+            group,
+            reported: Atomic::new(false),
+        }),
+        GFP_KERNEL,
+    )?;
+    Ok(InodeParams {
+        kind,
+        mode: raw.mode,
+        size: raw.size,
+        nlink: u32::from(raw.links),
+        uid: raw.uid,
+        gid: raw.gid,
+        atime: i64::from(raw.atime),
+        mtime: i64::from(raw.mtime),
+        ctime: i64::from(raw.ctime),
+        blocks: u64::from(raw.blocks),
+        generation: raw.generation,
+        large_folios,
+        data,
+    })
+}
+
+/// What kind of object an on-disk inode is, checked against its size.
+fn inode_kind(sb: &SuperBlock<Rext2>, ino: u64, raw: &format::Inode) -> Result<InodeKind> {
+    let fs = &SbInfo::of(sb).fs;
+    let bs = fs.block_size();
+    Ok(match raw.mode & format::S_IFMT {
+        format::S_IFREG => {
+            if raw.size > fs.max_bytes() {
+                return Err(corrupt(sb, ino, Corrupt::TooLarge(raw.size)));
+            }
+            InodeKind::Regular
+        }
+        format::S_IFDIR => {
+            if raw.size == 0 || raw.size % bs != 0 {
+                return Err(corrupt(sb, ino, Corrupt::InodeSizeMismatch(raw.size)));
+            }
+            InodeKind::Directory
+        }
+        format::S_IFLNK if raw.is_fast_symlink(fs.blkbits) => {
+            let (t, len) = raw.fast_symlink_target().map_err(|c| corrupt(sb, ino, c))?;
+            let mut v = KVec::with_capacity(len, GFP_KERNEL)?;
+            v.extend_from_slice(&t[..len], GFP_KERNEL)?;
+            InodeKind::FastSymlink(v)
+        }
+        format::S_IFLNK => {
+            if raw.size == 0 || raw.size >= bs {
+                return Err(corrupt(sb, ino, Corrupt::InodeSizeMismatch(raw.size)));
+            }
+            InodeKind::SlowSymlink
+        }
+        _ => {
+            // Device numbers: old encoding in block[0], new in block[1].
+            let dev = if raw.block[0] != 0 {
+                raw.block[0]
+            } else {
+                raw.block[1]
+            };
+            InodeKind::Special(dev)
+        }
+    })
+}

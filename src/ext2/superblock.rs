@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mounting and the super block (fs/ext2/super.c): the checks a mount makes,
+//! the state a read-write mount keeps on disk, `statfs`, `sync_fs` and the
+//! last words of an unmount.
+
+use super::{
+    allocator::Groups,
+    corrupt,
+    format::{self, Corrupt, GroupDesc},
+    Rext2,
+};
+use crate::{
+    mpage::MountEngine,
+    rust_bindings::{
+        buffer_head::BufferHead,
+        fs::{now_seconds, StatFs, SuperParams},
+        super_block::{New, SuperBlock},
+    },
+};
+use kernel::{new_mutex, page::PAGE_SIZE, prelude::*, sync::Mutex};
+
+/// Per-mount state.
+#[pin_data]
+pub(crate) struct SbInfo {
+    /// The super block as mounted: geometry and features (its counters are
+    /// kept in `groups`).
+    pub(crate) fs: format::SuperBlock,
+    /// The engine serving this mount, with its counters.
+    pub(crate) engine: MountEngine,
+    /// The allocator's state; the mount's allocation lock.
+    #[pin]
+    pub(crate) groups: Mutex<Groups>,
+    /// The block holding the super block, and where in it, on read-write
+    /// mounts.
+    super_buffer: Option<(BufferHead, usize)>,
+    /// The state to write back at a clean unmount.
+    mount_state: u16,
+}
+
+impl SbInfo {
+    pub(crate) fn of(sb: &SuperBlock<Rext2>) -> &Self {
+        sb.data()
+    }
+
+    /// Writes the current counts, times and `state` into the on-disk super
+    /// block and, if `wait`, waits for it (ext2_sync_super).
+    fn store_super(&self, state: Option<u16>, wait: bool) -> Result {
+        let Some((bh, off)) = &self.super_buffer else {
+            return Ok(());
+        };
+        let mut fs = self.groups.lock().fs.clone();
+        fs.wtime = now_seconds() as u32;
+        if let Some(state) = state {
+            fs.state = state;
+        }
+        let mut raw = KVec::from_elem(0u8, format::SUPER_SIZE, GFP_KERNEL)?;
+        bh.read(*off, &mut raw)?;
+        fs.store_counters(&mut raw).map_err(|_| EIO)?;
+        bh.write(*off, &raw)?;
+        bh.mark_dirty();
+        if wait {
+            bh.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Writes and waits for the allocation metadata (bitmaps, descriptors)
+    /// dirtied since the last time, and the super block: what an fsync must
+    /// also make durable so that e2fsck finds the file's blocks in use.
+    pub(crate) fn sync_allocation(&self, sb: &SuperBlock<Rext2>) -> Result {
+        let dirty = self.groups.lock().take_dirty();
+        let mut ret = Ok(());
+        for block in dirty.iter() {
+            if let Err(e) = sb.bread(*block).and_then(|bh| bh.sync()) {
+                ret = ret.and(Err(e));
+            }
+        }
+        ret.and(self.store_super(None, true))
+    }
+}
+
+/// Reads the group descriptors.
+fn read_group_descs(
+    sb: &SuperBlock<Rext2, New>,
+    fs: &format::SuperBlock,
+) -> Result<KVec<GroupDesc>> {
+    let n = fs.groups();
+    let mut groups = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+    let mut cur: Option<(u64, BufferHead)> = None;
+    for g in 0..n {
+        let (blk, off) = fs.desc_location(g);
+        if cur.as_ref().map(|(b, _)| *b) != Some(blk) {
+            if blk >= u64::from(fs.blocks_count) {
+                return Err(corrupt(sb, 0, Corrupt::Descriptor(g)));
+            }
+            cur = Some((blk, sb.bread(blk)?));
+        }
+        let Some((_, bh)) = cur.as_ref() else {
+            return Err(EIO);
+        };
+        let mut raw = [0u8; format::DESC_SIZE];
+        bh.read(off, &mut raw)?;
+        let d = GroupDesc::parse(fs, g, &raw).map_err(|c| corrupt(sb, 0, c))?;
+        groups.push(d, GFP_KERNEL)?;
+    }
+    Ok(groups)
+}
+
+/// Reads and checks the super block (at byte 1024 whatever the block size):
+/// with 1 KiB blocks first, then again at the real size.
+fn read_super(sb: &SuperBlock<Rext2, New>) -> Result<(format::SuperBlock, BufferHead, usize)> {
+    sb.set_block_size(1024).inspect_err(|_| {
+        pr_err!("rext2: {}: device cannot do 1 KiB blocks\n", sb.id());
+    })?;
+    // The super block is 1024 bytes, copied out of the buffer cache.
+    let mut raw = KVec::from_elem(0u8, format::SUPER_SIZE, GFP_KERNEL)?;
+    sb.bread(1)?.read(0, &mut raw)?;
+    let fs = format::SuperBlock::parse(&raw, PAGE_SIZE as u64).map_err(|c| corrupt(sb, 0, c))?;
+    fs.check_device(sb.bdev().nr_bytes())
+        .map_err(|c| corrupt(sb, 0, c))?;
+    if fs.block_size() == 1024 {
+        return Ok((fs, sb.bread(1)?, 0));
+    }
+    sb.set_block_size(fs.block_size() as u32).inspect_err(|_| {
+        pr_err!(
+            "rext2: {}: device cannot do {} byte blocks\n",
+            sb.id(),
+            fs.block_size()
+        );
+    })?;
+    // Re-read at the new size and make sure it is the same image.
+    let bh = sb.bread(0)?;
+    bh.read(1024, &mut raw)?;
+    let again = format::SuperBlock::parse(&raw, PAGE_SIZE as u64).map_err(|c| corrupt(sb, 0, c))?;
+    if again != fs {
+        pr_err!("rext2: {}: super block changed while mounting\n", sb.id());
+        return Err(EINVAL);
+    }
+    Ok((fs, bh, 1024))
+}
+
+/// `fill_super`: mounts the file system, read-write unless asked for
+/// read-only or the image has features rext2 cannot write.
+pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbInfo>> {
+    let (mut fs, super_bh, super_off) = read_super(sb)?;
+    let descs = read_group_descs(sb, &fs)?;
+    let unwritable = fs.compat_unwritable() | fs.ro_compat_unwritable();
+    if !sb.is_read_only() && unwritable != 0 {
+        pr_warn!(
+            "rext2: {}: features {:#x} cannot be written; mounting read-only\n",
+            sb.id(),
+            unwritable
+        );
+        sb.set_read_only();
+    }
+    let writable = !sb.is_read_only();
+    if writable && fs.state & (format::STATE_VALID | format::STATE_ERROR) != format::STATE_VALID {
+        pr_warn!(
+            "rext2: {}: mounting a file system that was not cleanly unmounted or has errors; run e2fsck\n",
+            sb.id()
+        );
+    }
+    let mount_state = if writable {
+        fs.begin_write_mount(now_seconds() as u32)
+    } else {
+        fs.state
+    };
+    let engine = MountEngine::new(sb.id())?;
+    pr_info!(
+        "rext2: {}: mounted {}, {} byte blocks, {} groups, {} engine\n",
+        sb.id(),
+        if writable { "read-write" } else { "read-only" },
+        fs.block_size(),
+        fs.groups(),
+        engine.engine().name()
+    );
+    let groups = Groups::new(fs.clone(), descs)?;
+    let max_bytes = fs.max_bytes();
+    let info = KBox::pin_init(
+        try_pin_init!(SbInfo {
+            fs,
+            engine,
+            groups <- new_mutex!(groups),
+            super_buffer: writable.then_some((super_bh, super_off)),
+            mount_state,
+        }),
+        GFP_KERNEL,
+    )?;
+    // A read-write mount marks the file system as not cleanly unmounted
+    // until put_super says otherwise.
+    info.store_super(None, true)?;
+    Ok(SuperParams {
+        magic: u64::from(format::EXT2_MAGIC),
+        max_bytes,
+        root_ino: u64::from(format::ROOT_INO),
+        data: info,
+    })
+}
+
+/// `statfs`: the C ext2's figures (without its metadata overhead, which
+/// rext2 does not subtract yet).
+pub(crate) fn statfs(sb: &SuperBlock<Rext2>) -> Result<StatFs> {
+    let info = SbInfo::of(sb);
+    let groups = info.groups.lock();
+    let fs = &groups.fs;
+    let free_blocks: u64 = groups.descs.iter().map(|g| u64::from(g.free_blocks)).sum();
+    let free_inodes: u64 = groups.descs.iter().map(|g| u64::from(g.free_inodes)).sum();
+    Ok(StatFs {
+        magic: u64::from(format::EXT2_MAGIC),
+        block_size: fs.block_size(),
+        blocks: u64::from(fs.blocks_count - fs.first_data_block),
+        free_blocks,
+        avail_blocks: free_blocks.saturating_sub(u64::from(fs.r_blocks_count)),
+        files: u64::from(fs.inodes_count),
+        free_files: free_inodes,
+        name_len: 255,
+    })
+}
+
+/// `sync_fs`: the super block, with the current counts.
+pub(crate) fn sync_fs(sb: &SuperBlock<Rext2>, wait: bool) -> Result {
+    SbInfo::of(sb).store_super(None, wait)
+}
+
+/// `put_super`: a clean unmount writes back the state the mount found.
+pub(crate) fn put_super(sb: &SuperBlock<Rext2>) {
+    let info = SbInfo::of(sb);
+    if info.super_buffer.is_some() && !sb.is_read_only() {
+        if let Err(e) = info.store_super(Some(info.mount_state), true) {
+            pr_err!(
+                "rext2: {}: cannot write the super block: {:?}\n",
+                sb.id(),
+                e
+            );
+        }
+    }
+}
