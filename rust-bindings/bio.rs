@@ -9,6 +9,7 @@ use super::{
     ffi_ext,
     folio::{clean_buffers, ReadFolio, WritebackFolio},
     inode::RawInode,
+    writeback::Wbc,
 };
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
@@ -95,23 +96,26 @@ impl Direction for Write {
     const WRITE: bool = true;
 }
 
-/// A large folio read in several pieces, by several bios: the blocks inside
-/// it are not contiguous on disk, or holes come before data. (fs/mpage.c
-/// hands such folios to the buffer_head path, which reads every block with a
-/// bio of its own; for a large folio that is hundreds of bios.)
+/// A large folio read or written in several pieces, by several bios: the
+/// blocks inside it are not contiguous on disk, or holes come before data.
+/// (fs/mpage.c hands such folios to the buffer_head path, which does every
+/// block with a bio of its own; for a large folio that is hundreds of bios.)
 ///
-/// The folio ends when its last piece completes: `pending` counts the bytes
-/// under I/O plus one for the [`SplitBuilder`] still adding pieces.
+/// The folio's I/O ends when its last piece completes: `pending` counts the
+/// bytes under I/O plus one for the [`SplitBuilder`] still adding pieces.
 ///
 /// # Invariants
 ///
-/// `folio` is locked, and its unlocking belongs to this object: whoever
-/// brings `pending` to zero ends the read, exactly once. `failed` is set if
-/// any piece failed, so the folio is then not marked uptodate.
+/// For a read, `folio` is locked and its unlocking belongs to this object;
+/// for a write (`write`), `folio` is under writeback and ending that belongs
+/// to this object. Whoever brings `pending` to zero ends the I/O, exactly
+/// once. `failed` is set if any piece failed: a read is then not marked
+/// uptodate, a write records the error in the folio's mapping.
 pub(crate) struct SplitFolio {
     folio: NonNull<bindings::folio>,
     pending: Atomic<usize>,
     failed: Atomic<bool>,
+    write: bool,
 }
 
 // SAFETY: the counters are atomic; the folio pointer is only used to end the
@@ -127,24 +131,44 @@ impl SplitFolio {
         if !ok {
             self.failed.store(true, Relaxed);
         }
-        if self.pending.fetch_sub(bytes, Full) == bytes {
-            let ok = !self.failed.load(Relaxed);
+        if self.pending.fetch_sub(bytes, Full) != bytes {
+            return;
+        }
+        let ok = !self.failed.load(Relaxed);
+        let folio = self.folio.as_ptr();
+        if self.write {
+            // SAFETY: the count reached zero here and only here, so the end
+            // of the folio's writeback is ours (type invariant); its mapping
+            // is stable while it is under writeback.
+            unsafe {
+                if !ok {
+                    ffi_ext::rmpage_folio_set_mapping_error(folio, EIO.to_errno());
+                }
+                bindings::folio_end_writeback(folio);
+            }
+        } else {
             // SAFETY: the count reached zero here and only here, so we hold
             // the folio's unlocking (type invariant) and give it up.
-            unsafe { bindings::folio_end_read(self.folio.as_ptr(), ok) };
+            unsafe { bindings::folio_end_read(folio, ok) };
         }
     }
 }
 
 /// The engine's handle on a [`SplitFolio`] while it adds the pieces: it
-/// zeroes holes and gives byte ranges to bios, each byte once and in order,
-/// so that no byte is both zeroed here and written by the device. Dropping
-/// the builder lets the folio end once its pieces have completed.
+/// gives byte ranges to bios, and zeroes holes of a read (or skips the part
+/// of a write past EOF), each byte once and in order, so that no byte is
+/// both zeroed here and read by the device. Dropping the builder lets the
+/// folio's I/O end once its pieces have completed.
+///
+/// A write's builder keeps the folio locked while it adds the pieces, as
+/// fs/mpage.c unlocks a folio only once it is in its bio, and unlocks it
+/// when dropped.
 ///
 /// # Invariants
 ///
 /// `self.split` holds the builder's unit of `pending`; `self.next` is the
 /// first byte of the folio not yet claimed; `self.size` is the folio's size.
+/// For a write, the folio is locked on behalf of the builder.
 pub(crate) struct SplitBuilder {
     split: Arc<SplitFolio>,
     next: usize,
@@ -165,6 +189,7 @@ impl SplitBuilder {
                 folio: NonNull::new(folio.as_ptr()).expect("folio pointer is never NULL"),
                 pending: Atomic::new(1),
                 failed: Atomic::new(false),
+                write: false,
             },
             gfp(readahead),
         ) else {
@@ -179,6 +204,56 @@ impl SplitBuilder {
         })
     }
 
+    /// Starts the writeback of `folio`, to be written in pieces, whose first
+    /// `clean` buffers are the blocks being written: their dirty bits are
+    /// cleared and the writeback flag set, and the folio stays locked until
+    /// the builder is dropped. Gives the folio back if the small allocation
+    /// fails.
+    pub(crate) fn new_write(
+        folio: WritebackFolio,
+        clean: usize,
+    ) -> core::result::Result<Self, WritebackFolio> {
+        let size = folio.size();
+        let Ok(split) = Arc::new(
+            SplitFolio {
+                folio: NonNull::new(folio.as_ptr()).expect("folio pointer is never NULL"),
+                pending: Atomic::new(1),
+                failed: Atomic::new(false),
+                write: true,
+            },
+            GFP_KERNEL,
+        ) else {
+            return Err(folio);
+        };
+        // SAFETY: `wbc` is the walk's and the folio is locked.
+        unsafe { ffi_ext::rmpage_wbc_account_folio(folio.wbc().as_ptr().cast(), folio.as_ptr()) };
+        let has_buffers = folio.has_buffers();
+        let ptr = folio.into_raw();
+        // SAFETY: we hold the folio's lock: its buffers may be cleaned and
+        // its writeback started. INVARIANT: ending the writeback moved into
+        // `split`, holding our unit; the lock stays with the builder.
+        unsafe {
+            if has_buffers {
+                clean_buffers(ptr, clean);
+            }
+            ffi_ext::rmpage_folio_start_writeback(ptr);
+        }
+        Ok(Self {
+            split,
+            next: 0,
+            size,
+        })
+    }
+
+    /// Leaves bytes `start..end` of a write's folio unwritten: they lie past
+    /// EOF (and were zeroed), or past the blocks to write.
+    pub(crate) fn skip(&mut self, start: usize, end: usize) -> Result {
+        if !self.split.write {
+            return Err(EINVAL);
+        }
+        self.claim(start, end)
+    }
+
     /// Claims bytes `start..end`, which must start where the previous claim
     /// ended: no byte is skipped (it would be neither read nor zeroed, and the
     /// folio would become uptodate with stale memory) or claimed twice.
@@ -190,8 +265,11 @@ impl SplitBuilder {
         Ok(())
     }
 
-    /// Zeroes bytes `start..end` of the folio (a hole, or past EOF).
+    /// Zeroes bytes `start..end` of a read's folio (a hole, or past EOF).
     pub(crate) fn zero(&mut self, start: usize, end: usize) -> Result {
+        if self.split.write {
+            return Err(EINVAL);
+        }
         self.claim(start, end)?;
         // SAFETY: the folio is locked and ours until `pending` drops to zero,
         // which our unit prevents; no bio covers these bytes (claimed once).
@@ -207,10 +285,16 @@ impl SplitBuilder {
 
 impl Drop for SplitBuilder {
     fn drop(&mut self) {
-        // Claims that were never made (an error stopped the walk) leave the
-        // folio not uptodate, so a later read_folio starts afresh.
+        // Claims that were never made (an error stopped the walk) leave a
+        // read's folio not uptodate, so a later read_folio starts afresh, and
+        // fail a write, so that fsync reports it.
         if self.next < self.size {
             self.split.failed.store(true, Relaxed);
+        }
+        if self.split.write {
+            // SAFETY: a write's builder holds the folio lock (type
+            // invariant) and gives it up; the folio stays under writeback.
+            unsafe { bindings::folio_unlock(self.split.folio.as_ptr()) };
         }
         self.split.complete(1, true);
     }
@@ -319,6 +403,50 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
         })
     }
 
+    /// Adds bytes `offset..offset + len` of a split folio, claiming them from
+    /// `builder`. `Err(EAGAIN)`: the bio is full, nothing was claimed; any
+    /// other error: the piece could not be added.
+    pub(crate) fn add_piece(
+        &mut self,
+        builder: &mut SplitBuilder,
+        offset: usize,
+        len: usize,
+    ) -> Result {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if offset != builder.next
+            || len == 0
+            || end > builder.size
+            || builder.split.write != D::WRITE
+        {
+            return Err(EINVAL);
+        }
+        // SAFETY: `ctx` is ours until submission (type invariant).
+        let ctx = unsafe { &mut *self.ctx.as_ptr() };
+        let listed = ctx.splits.iter().any(|s| Arc::ptr_eq(s, &builder.split));
+        if !listed {
+            ctx.splits
+                .push(builder.split.clone(), gfp(self.readahead))?;
+        }
+        // Count the bytes before the bio can exist for the block layer.
+        builder.split.pending.add(len, Relaxed);
+        // SAFETY: the bio is ours and unsubmitted; the folio is locked (the
+        // builder's unit keeps it so) and the range is inside it.
+        let added = unsafe {
+            bindings::bio_add_folio(self.bio.as_ptr(), builder.split.folio.as_ptr(), len, offset)
+        };
+        if !added {
+            builder.split.pending.fetch_sub(len, Relaxed);
+            if !listed {
+                // No piece of it is in this bio: completion must not match it.
+                ctx.splits.pop();
+            }
+            return Err(EAGAIN);
+        }
+        builder.claim(offset, end)?;
+        self.bytes += len;
+        Ok(())
+    }
+
     /// Number of whole folios in the bio.
     pub(crate) fn folios(&self) -> usize {
         self.folios
@@ -400,46 +528,6 @@ impl<C: BioCompletion> Bio<C, Read> {
         self.bytes += len;
         Ok(())
     }
-
-    /// Adds bytes `offset..offset + len` of a split folio, claiming them from
-    /// `builder`. `Err(EAGAIN)`: the bio is full, nothing was claimed; any
-    /// other error: the piece could not be added.
-    pub(crate) fn add_piece(
-        &mut self,
-        builder: &mut SplitBuilder,
-        offset: usize,
-        len: usize,
-    ) -> Result {
-        let end = offset.checked_add(len).ok_or(EINVAL)?;
-        if offset != builder.next || len == 0 || end > builder.size {
-            return Err(EINVAL);
-        }
-        // SAFETY: `ctx` is ours until submission (type invariant).
-        let ctx = unsafe { &mut *self.ctx.as_ptr() };
-        let listed = ctx.splits.iter().any(|s| Arc::ptr_eq(s, &builder.split));
-        if !listed {
-            ctx.splits
-                .push(builder.split.clone(), gfp(self.readahead))?;
-        }
-        // Count the bytes before the bio can exist for the block layer.
-        builder.split.pending.add(len, Relaxed);
-        // SAFETY: the bio is ours and unsubmitted; the folio is locked (the
-        // builder's unit keeps it so) and the range is inside it.
-        let added = unsafe {
-            bindings::bio_add_folio(self.bio.as_ptr(), builder.split.folio.as_ptr(), len, offset)
-        };
-        if !added {
-            builder.split.pending.fetch_sub(len, Relaxed);
-            if !listed {
-                // No piece of it is in this bio: completion must not match it.
-                ctx.splits.pop();
-            }
-            return Err(EAGAIN);
-        }
-        builder.claim(offset, end)?;
-        self.bytes += len;
-        Ok(())
-    }
 }
 
 impl<C: BioCompletion> Bio<C, Write> {
@@ -454,18 +542,18 @@ impl<C: BioCompletion> Bio<C, Write> {
         bdev: BlockDevice<'_>,
         sector: u64,
         nr_vecs: usize,
-        folio: &WritebackFolio,
+        wbc: Wbc<'_>,
         inode: RawInode<'_>,
         completion: Arc<C>,
     ) -> Option<Self> {
         let nr_vecs = nr_vecs.clamp(1, bindings::BIO_MAX_VECS as usize) as u16;
-        // SAFETY: `bdev` is open, `folio.wbc()` is the walk's writeback
-        // control and `inode` the inode it writes (the types' invariants).
+        // SAFETY: `bdev` is open, `wbc` is the walk's writeback control and
+        // `inode` the inode it writes (the types' invariants).
         let bio = unsafe {
             ffi_ext::rmpage_bio_alloc_write(
                 bdev.0.as_ptr(),
                 nr_vecs,
-                folio.wbc().as_ptr().cast(),
+                wbc.as_ptr().cast(),
                 inode.as_ptr().cast(),
             )
         };

@@ -416,13 +416,8 @@ impl WritebackFolio {
     /// The folio's buffer_heads, one block each, in order; empty if it has
     /// none.
     pub(crate) fn buffers(&self) -> FolioBuffers<'_> {
-        // SAFETY: the folio is locked, so its buffer ring is stable.
-        let head = unsafe { ffi_ext::rmpage_folio_buffers(self.as_ptr()) };
-        FolioBuffers {
-            head: NonNull::new(head),
-            next: NonNull::new(head),
-            _folio: PhantomData,
-        }
+        // SAFETY: the folio stays locked while `self` is borrowed.
+        unsafe { FolioBuffers::of_locked(self.as_ptr()) }
     }
 
     /// Zeroes bytes `start..end`: the part of the folio straddling EOF that
@@ -469,7 +464,26 @@ impl Drop for WritebackFolio {
 pub(crate) struct FolioBuffers<'a> {
     head: Option<NonNull<bindings::buffer_head>>,
     next: Option<NonNull<bindings::buffer_head>>,
-    _folio: PhantomData<&'a WritebackFolio>,
+    _folio: PhantomData<&'a ()>,
+}
+
+impl FolioBuffers<'_> {
+    /// The buffers of `folio`.
+    ///
+    /// # Safety
+    ///
+    /// `folio` stays locked for the returned lifetime.
+    pub(crate) unsafe fn of_locked<'a>(folio: *mut bindings::folio) -> FolioBuffers<'a> {
+        // SAFETY: the folio is locked (caller's guarantee), so its buffer
+        // ring is stable.
+        let head = unsafe { ffi_ext::rmpage_folio_buffers(folio) };
+        // INVARIANT: `head` starts the ring of a folio locked for 'a.
+        FolioBuffers {
+            head: NonNull::new(head),
+            next: NonNull::new(head),
+            _folio: PhantomData,
+        }
+    }
 }
 
 impl Iterator for FolioBuffers<'_> {

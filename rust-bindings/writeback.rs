@@ -53,6 +53,11 @@ impl<'a> Writeback<'a> {
         }
     }
 
+    /// The walk's writeback_control, for the bios it builds.
+    pub(crate) fn wbc(&self) -> Wbc<'a> {
+        Wbc(self.wbc, PhantomData)
+    }
+
     /// The next dirty folio to write, after reporting how the previous one
     /// went (`prev`; `Ok(())` before the first). `None` when the walk is over.
     pub(crate) fn next_folio(&mut self, prev: Result) -> Option<WritebackFolio> {
@@ -106,6 +111,21 @@ impl<'a> Writeback<'a> {
         } else {
             Ok(())
         }
+    }
+}
+
+/// The writeback_control of a `->writepages` call, for the write bios it
+/// builds (`wbc_init_bio`, the REQ_ flags it asks for).
+///
+/// # Invariants
+///
+/// `self.0` is valid for `'a`, the duration of the call.
+#[derive(Clone, Copy)]
+pub(crate) struct Wbc<'a>(NonNull<bindings::writeback_control>, PhantomData<&'a ()>);
+
+impl Wbc<'_> {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::writeback_control {
+        self.0.as_ptr()
     }
 }
 

@@ -176,7 +176,13 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
         engine.engine().name()
     );
     let groups = Groups::new(fs.clone(), descs)?;
-    let max_bytes = fs.max_bytes();
+    // Without the large_file feature, files stay under 2 GiB: i_size_high
+    // is not theirs to use (the C ext2 would set the feature instead).
+    let max_bytes = if writable && fs.feature_ro_compat & format::RO_COMPAT_LARGE_FILE == 0 {
+        fs.max_bytes().min((1 << 31) - 1)
+    } else {
+        fs.max_bytes()
+    };
     let info = KBox::pin_init(
         try_pin_init!(SbInfo {
             fs,

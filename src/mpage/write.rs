@@ -8,13 +8,16 @@ use super::{
     engine::Mapper,
     plan::BioPlanner,
     stats::Stats,
-    write_plan::{plan_buffered, plan_unbuffered, WriteMapCache, WritePlan, WriteSpan},
+    write_plan::{
+        for_each_run, plan_buffered, plan_unbuffered, WriteConfusion, WriteMapCache, WritePlan,
+        WriteRun, WriteSpan,
+    },
 };
 use crate::rust_bindings::{
-    bio::{BlockDevice, WriteBio},
+    bio::{BlockDevice, SplitBuilder, WriteBio},
     folio::WritebackFolio,
     inode::RawInode,
-    writeback::{BlockPlug, Writeback},
+    writeback::{BlockPlug, Wbc, Writeback},
 };
 use kernel::{bindings, prelude::*, sync::Arc};
 
@@ -35,6 +38,7 @@ pub(crate) struct WriteTarget<'a, M: Mapper> {
 /// `mpage_data`): the reusable mapping and the open bio.
 struct WriteState<'a, 't, M: Mapper> {
     target: &'t WriteTarget<'a, M>,
+    wbc: Wbc<'t>,
     cache: WriteMapCache,
     planner: BioPlanner,
     bio: Option<WriteBio<Stats>>,
@@ -58,7 +62,10 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
     fn plan(&mut self, folio: &WritebackFolio, i_size: u64) -> WritePlan {
         let target = self.target;
         if folio.has_buffers() {
-            return plan_buffered(folio.buffers(), folio.pos() >= i_size);
+            // A large folio that mpage would hand to the buffer_head path
+            // for being discontiguous is written in pieces instead.
+            let may_split = folio.size() > kernel::page::PAGE_SIZE;
+            return plan_buffered(folio.buffers(), folio.pos() >= i_size, may_split);
         }
         let span = WriteSpan::new(folio.pos(), folio.size() as u64, i_size, target.blkbits);
         let calls = self.cache.calls();
@@ -71,37 +78,44 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
             |pblk, len| target.bdev.clean_aliases(pblk, len),
         );
         Stats::inc(&target.stats.write_map_calls, self.cache.calls() - calls);
-        plan.unwrap_or(WritePlan::Confused(
-            super::write_plan::WriteConfusion::Unmapped,
-        ))
+        plan.unwrap_or(WritePlan::Confused(WriteConfusion::Unmapped))
     }
 
     /// Writes one dirty folio (fs/mpage.c's `mpage_write_folio`).
     fn write_one(&mut self, mut folio: WritebackFolio) -> Result {
-        let target = self.target;
-        let i_size = target.inode.size();
-        let (pblk, nblocks, boundary, boundary_block) = match self.plan(&folio, i_size) {
+        let i_size = self.target.inode.size();
+        let plan = self.plan(&folio, i_size);
+        if !matches!(plan, WritePlan::PastEof) {
+            zero_past_eof(&mut folio, i_size);
+        }
+        match plan {
             WritePlan::PastEof => {
                 folio.skip();
-                return Ok(());
+                Ok(())
             }
-            WritePlan::Confused(_) => return self.fall_back(folio),
+            WritePlan::Confused(_) => self.fall_back(folio),
+            WritePlan::Split { nblocks } => self.write_split(folio, nblocks),
             WritePlan::Write {
                 pblk,
                 nblocks,
                 boundary,
                 boundary_block,
-            } => (pblk, nblocks, boundary, boundary_block),
-        };
-        let size = folio.size();
-        let pos = folio.pos();
-        if pos + size as u64 > i_size {
-            // The folio straddles EOF. It must be zeroed past EOF on every
-            // writeback, because it may be mmapped: "the remaining memory is
-            // zeroed when mapped, and writes to that region are not written
-            // out to the file".
-            folio.zero_range((i_size - pos) as usize, size);
+            } => self.write_whole(folio, pblk, nblocks, boundary, boundary_block),
         }
+    }
+
+    /// Writes the first `nblocks` blocks of a folio, contiguous on disk from
+    /// `pblk`, as one bio segment.
+    fn write_whole(
+        &mut self,
+        mut folio: WritebackFolio,
+        pblk: u64,
+        nblocks: u64,
+        boundary: bool,
+        boundary_block: Option<u64>,
+    ) -> Result {
+        let target = self.target;
+        let size = folio.size();
         let folio_blocks = (size >> target.blkbits) as u64;
         let steps = self.planner.folio(pblk, nblocks, boundary, folio_blocks);
         if steps.submit_before {
@@ -117,7 +131,7 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
                         target.bdev,
                         sector,
                         bindings::BIO_MAX_VECS as usize,
-                        &folio,
+                        self.wbc,
                         target.inode,
                         target.stats.clone(),
                     ) {
@@ -146,13 +160,100 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
             }
         }
         if steps.submit_after {
-            self.submit();
-            if let Some(block) = boundary_block {
-                Stats::inc(&target.stats.write_boundary_submits, 1);
-                target
-                    .bdev
-                    .write_boundary_block(block, 1u32 << target.blkbits);
+            self.submit_at_boundary(boundary_block);
+        }
+        Ok(())
+    }
+
+    /// Sends the open bio, and if a boundary ended it, the indirect block
+    /// that follows the boundary block right behind it.
+    fn submit_at_boundary(&mut self, boundary_block: Option<u64>) {
+        self.submit();
+        if let Some(block) = boundary_block {
+            let target = self.target;
+            Stats::inc(&target.stats.write_boundary_submits, 1);
+            target
+                .bdev
+                .write_boundary_block(block, 1u32 << target.blkbits);
+        }
+    }
+
+    /// Writes the first `nblocks` blocks of a large folio in pieces, one per
+    /// run contiguous on disk, each joining the open bio when it continues
+    /// it on disk; the folio's writeback ends when its last piece completes.
+    fn write_split(&mut self, folio: WritebackFolio, nblocks: u64) -> Result {
+        let target = self.target;
+        // The runs are gathered while the folio is still ours to give to the
+        // buffer_head path, should memory for them be short.
+        let mut runs = KVec::<WriteRun>::new();
+        if for_each_run(folio.buffers(), nblocks, |run| runs.push(run, GFP_KERNEL)).is_err() {
+            return self.fall_back(folio);
+        }
+        let size = folio.size();
+        let mut builder = match SplitBuilder::new_write(folio, nblocks as usize) {
+            Ok(builder) => builder,
+            Err(folio) => return self.fall_back(folio),
+        };
+        Stats::inc(&target.stats.write_split_folios, 1);
+        let bits = target.blkbits;
+        let mut res = Ok(());
+        for run in runs.iter() {
+            res = self.add_piece(&mut builder, run, bits);
+            if res.is_err() {
+                break;
             }
+        }
+        let end = (nblocks << bits) as usize;
+        if res.is_ok() && end < size {
+            res = builder.skip(end, size);
+        }
+        // The builder's end: the folio is unlocked, and its writeback ends
+        // when its last piece completes (failed, if a piece could not be
+        // added).
+        drop(builder);
+        if let Err(e) = res {
+            Stats::inc(&target.stats.write_errors, 1);
+            target.inode.set_mapping_error(e);
+        }
+        res
+    }
+
+    /// Adds one run of a split folio to the open bio or a new one.
+    fn add_piece(&mut self, builder: &mut SplitBuilder, run: &WriteRun, bits: u32) -> Result {
+        let target = self.target;
+        let (offset, len) = ((run.first << bits) as usize, (run.len << bits) as usize);
+        let steps = self.planner.piece(run.pblk, run.len, run.boundary);
+        if steps.submit_before {
+            self.submit();
+        }
+        loop {
+            let bio = match self.bio.as_mut() {
+                Some(bio) => bio,
+                None => {
+                    let bio = WriteBio::alloc(
+                        target.bdev,
+                        run.pblk << (bits - 9),
+                        bindings::BIO_MAX_VECS as usize,
+                        self.wbc,
+                        target.inode,
+                        target.stats.clone(),
+                    )
+                    .ok_or(ENOMEM)?;
+                    self.bio.insert(bio)
+                }
+            };
+            let empty = bio.bytes() == 0;
+            match bio.add_piece(builder, offset, len) {
+                Ok(()) => break,
+                Err(e) if e == EAGAIN && !empty => self.submit(),
+                Err(e) => {
+                    self.planner.closed();
+                    return Err(e);
+                }
+            }
+        }
+        if steps.submit_after {
+            self.submit_at_boundary(Some(run.pblk + run.len - 1));
         }
         Ok(())
     }
@@ -174,14 +275,29 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
     }
 }
 
+/// Zeroes the part of a folio straddling EOF that lies past it. It must be
+/// done on every writeback, because the folio may be mmapped: "the
+/// remaining memory is zeroed when mapped, and writes to that region are not
+/// written out to the file".
+fn zero_past_eof(folio: &mut WritebackFolio, i_size: u64) {
+    let (pos, size) = (folio.pos(), folio.size());
+    if pos < i_size && pos + size as u64 > i_size {
+        folio.zero_range((i_size - pos) as usize, size);
+    }
+}
+
 /// `writepages` (fs/mpage.c's `__mpage_writepages`): writes the dirty
 /// folios `wb` hands out, contiguous ones sharing bios, under a block plug.
 /// An error on one folio does not stop a data-integrity walk; the first is
 /// returned at the end.
-pub(crate) fn writepages<M: Mapper>(target: &WriteTarget<'_, M>, mut wb: Writeback<'_>) -> Result {
+pub(crate) fn writepages<'t, M: Mapper>(
+    target: &'t WriteTarget<'_, M>,
+    mut wb: Writeback<'t>,
+) -> Result {
     let _plug = BlockPlug::start();
     let mut state = WriteState {
         target,
+        wbc: wb.wbc(),
         cache: WriteMapCache::default(),
         planner: BioPlanner::default(),
         bio: None,

@@ -70,6 +70,15 @@ pub(crate) enum WritePlan {
         /// right after the bio (`write_boundary_block`).
         boundary_block: Option<u64>,
     },
+    /// Only for a large folio whose buffers are all mapped, dirty and
+    /// uptodate (up to the first clean hole) but not contiguous on disk:
+    /// write its first `nblocks` blocks in pieces, one per run of blocks
+    /// contiguous on disk ([`for_each_run`]), where fs/mpage.c would hand
+    /// it to the buffer_head path and its one bio per block.
+    Split {
+        /// Blocks to write, from the folio's start.
+        nblocks: u64,
+    },
     /// Take the buffer_head path.
     Confused(WriteConfusion),
 }
@@ -113,17 +122,21 @@ impl MappedRun {
 }
 
 /// Plans a folio that has buffer_heads, from their states in block order.
-/// `folio_past_eof` says the folio starts at or past EOF.
+/// `folio_past_eof` says the folio starts at or past EOF; `may_split` that
+/// the caller can write it in pieces (a large folio).
 ///
 /// All mapped, dirty and uptodate, contiguous on disk, followed by nothing
-/// or by clean holes: one bio segment. Anything else takes the buffer_head
+/// or by clean holes: one bio segment. The same but discontiguous, where
+/// the folio may be split: pieces. Anything else takes the buffer_head
 /// path, which knows block by block what to write (fs/mpage.c: "confused").
 pub(crate) fn plan_buffered(
     buffers: impl Iterator<Item = BufferState>,
     folio_past_eof: bool,
+    may_split: bool,
 ) -> WritePlan {
     let mut run = MappedRun::default();
     let mut seen_hole = false;
+    let mut split = false;
     for bh in buffers {
         if !bh.mapped {
             // Unmapped dirty buffers come from block_dirty_folio: mmapped
@@ -140,8 +153,14 @@ pub(crate) fn plan_buffered(
         if !bh.dirty || !bh.uptodate {
             return WritePlan::Confused(WriteConfusion::PartlyDirty);
         }
-        if !run.push(bh.pblk, bh.boundary) {
-            return WritePlan::Confused(WriteConfusion::Discontiguous);
+        if split {
+            run.len += 1;
+        } else if !run.push(bh.pblk, bh.boundary) {
+            if !may_split {
+                return WritePlan::Confused(WriteConfusion::Discontiguous);
+            }
+            split = true;
+            run.len += 1;
         }
     }
     if run.len == 0 {
@@ -151,7 +170,57 @@ pub(crate) fn plan_buffered(
     if folio_past_eof {
         return WritePlan::PastEof;
     }
+    if split {
+        return WritePlan::Split { nblocks: run.len };
+    }
     run.plan()
+}
+
+/// A run of a folio's blocks contiguous on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WriteRun {
+    /// First block, counted from the folio's start.
+    pub(crate) first: u64,
+    /// Number of blocks.
+    pub(crate) len: u64,
+    /// Device block of the first.
+    pub(crate) pblk: u64,
+    /// The run's last block carries BH_Boundary: the bio must go after it.
+    pub(crate) boundary: bool,
+}
+
+/// Calls `visit` on the runs of the first `nblocks` buffers, in order, each
+/// as long as the blocks stay contiguous on disk and no boundary ends it
+/// (for a folio planned as [`WritePlan::Split`]).
+pub(crate) fn for_each_run<E>(
+    buffers: impl Iterator<Item = BufferState>,
+    nblocks: u64,
+    mut visit: impl FnMut(WriteRun) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut cur: Option<WriteRun> = None;
+    for (i, bh) in (0..nblocks).zip(buffers) {
+        match &mut cur {
+            Some(r) if !r.boundary && r.pblk + r.len == bh.pblk => {
+                r.len += 1;
+                r.boundary = bh.boundary;
+            }
+            _ => {
+                if let Some(r) = cur.take() {
+                    visit(r)?;
+                }
+                cur = Some(WriteRun {
+                    first: i,
+                    len: 1,
+                    pblk: bh.pblk,
+                    boundary: bh.boundary,
+                });
+            }
+        }
+    }
+    match cur {
+        Some(r) => visit(r),
+        None => Ok(()),
+    }
 }
 
 /// Where a folio without buffers sits: its first logical block, its size in
@@ -183,10 +252,12 @@ impl WriteSpan {
     }
 }
 
-/// The mapping of the previous call, reused for the following blocks and
-/// folios while it covers them: with allocation, the mapper is asked once
-/// for all the blocks a folio needs, not block by block as fs/mpage.c's
-/// `get_block` is.
+/// The mapping of the previous call, reused for the following blocks while
+/// it covers them: the mapper is asked once for all the blocks a folio needs,
+/// not block by block as fs/mpage.c's `get_block` is. It is never asked past
+/// the folio: a hole there would be allocated for data nobody may write,
+/// and the block would then read as whatever the disk held. So a mapping
+/// serves the next folio only when the mapper answers more than was asked.
 #[derive(Default, Debug)]
 pub(crate) struct WriteMapCache {
     last: Option<Mapping>,

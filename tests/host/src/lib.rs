@@ -7,13 +7,16 @@
 //! does in the kernel crate, and `crate::mpage` and `crate::ext2` re-export
 //! them, so that `crate::` paths resolve as they do there too.
 
-// The kernel module uses items these tests leave alone.
-#![allow(dead_code)]
+// The kernel module uses items these tests leave alone, and the re-exports
+// below serve the test modules only.
+#![allow(dead_code, unused_imports)]
 
 #[path = "../../../src/mpage/mapping.rs"]
 mod mapping;
 #[path = "../../../src/mpage/plan.rs"]
 mod plan;
+#[path = "../../../src/mpage/write_plan.rs"]
+mod write_plan;
 
 #[path = "../../../src/ext2/balloc.rs"]
 mod balloc;
@@ -24,7 +27,7 @@ mod format;
 
 /// `src/mpage/`, as the kernel crate names it.
 mod mpage {
-    pub(crate) use super::{mapping, plan};
+    pub(crate) use super::{mapping, plan, write_plan};
 }
 
 /// `src/ext2/`, as the kernel crate names it.
@@ -34,6 +37,9 @@ mod ext2 {
 
 #[cfg(test)]
 mod plan_tests;
+
+#[cfg(test)]
+mod write_plan_tests;
 
 #[cfg(test)]
 mod format_tests;
