@@ -173,6 +173,9 @@ pub(crate) struct SplitBuilder {
     split: Arc<SplitFolio>,
     next: usize,
     size: usize,
+    /// For a write: the walk's writeback_control, and how many buffers to
+    /// clean once every piece is in a bio.
+    write: Option<(NonNull<bindings::writeback_control>, usize)>,
 }
 
 impl SplitBuilder {
@@ -201,14 +204,18 @@ impl SplitBuilder {
             split,
             next: 0,
             size,
+            write: None,
         })
     }
 
-    /// Starts the writeback of `folio`, to be written in pieces, whose first
-    /// `clean` buffers are the blocks being written: their dirty bits are
-    /// cleared and the writeback flag set, and the folio stays locked until
-    /// the builder is dropped. Gives the folio back if the small allocation
-    /// fails.
+    /// Takes `folio` to be written in pieces; its first `clean` buffers are
+    /// the blocks being written. The folio stays locked while the pieces are
+    /// added (their bios may already be sent: the builder's unit keeps the
+    /// writeback from ending). When the builder is dropped, the folio's
+    /// writeback starts and it is unlocked; the buffers are cleaned only if
+    /// every piece found its bio, and otherwise the folio stays dirty for a
+    /// later writeback, as fs/mpage.c never cleans what it has not put in a
+    /// bio. Gives the folio back if the small allocation fails.
     pub(crate) fn new_write(
         folio: WritebackFolio,
         clean: usize,
@@ -227,21 +234,16 @@ impl SplitBuilder {
         };
         // SAFETY: `wbc` is the walk's and the folio is locked.
         unsafe { ffi_ext::rmpage_wbc_account_folio(folio.wbc().as_ptr().cast(), folio.as_ptr()) };
-        let has_buffers = folio.has_buffers();
-        let ptr = folio.into_raw();
-        // SAFETY: we hold the folio's lock: its buffers may be cleaned and
-        // its writeback started. INVARIANT: ending the writeback moved into
-        // `split`, holding our unit; the lock stays with the builder.
-        unsafe {
-            if has_buffers {
-                clean_buffers(ptr, clean);
-            }
-            ffi_ext::rmpage_folio_start_writeback(ptr);
-        }
+        let wbc = folio.wbc();
+        let clean = if folio.has_buffers() { clean } else { 0 };
+        // INVARIANT: the lock, and the writeback to start and end, move into
+        // the builder and `split`, which holds our unit.
+        let _ = folio.into_raw();
         Ok(Self {
             split,
             next: 0,
             size,
+            write: Some((wbc, clean)),
         })
     }
 
@@ -285,16 +287,30 @@ impl SplitBuilder {
 
 impl Drop for SplitBuilder {
     fn drop(&mut self) {
-        // Claims that were never made (an error stopped the walk) leave a
-        // read's folio not uptodate, so a later read_folio starts afresh, and
-        // fail a write, so that fsync reports it.
-        if self.next < self.size {
-            self.split.failed.store(true, Relaxed);
-        }
-        if self.split.write {
-            // SAFETY: a write's builder holds the folio lock (type
-            // invariant) and gives it up; the folio stays under writeback.
-            unsafe { bindings::folio_unlock(self.split.folio.as_ptr()) };
+        let complete = self.next == self.size;
+        let folio = self.split.folio.as_ptr();
+        match self.write {
+            Some((wbc, clean)) => {
+                // SAFETY: a write's builder holds the folio lock (type
+                // invariant). Its writeback starts here, once; the pieces'
+                // bios cannot end it before our unit is dropped below. A
+                // folio not wholly put in bios is dirtied again, its buffers
+                // left dirty, so that a later writeback writes it.
+                unsafe {
+                    if complete {
+                        clean_buffers(folio, clean);
+                    } else {
+                        bindings::folio_redirty_for_writepage(wbc.as_ptr(), folio);
+                    }
+                    ffi_ext::rmpage_folio_start_writeback(folio);
+                    bindings::folio_unlock(folio);
+                }
+            }
+            // Claims that were never made (an error stopped the walk) leave
+            // a read's folio not uptodate, so a later read_folio starts
+            // afresh.
+            None if !complete => self.split.failed.store(true, Relaxed),
+            None => {}
         }
         self.split.complete(1, true);
     }

@@ -115,12 +115,26 @@ impl BufferHead {
         unsafe { ffi_ext::mmb_mark_buffer_dirty(self.bh.as_ptr().cast(), inode.as_ptr()) };
     }
 
-    /// Writes the buffer now if it is dirty, and waits: `EIO` if the write
-    /// failed.
+    /// Writes the buffer now if it is dirty, and waits: `EIO` if that write
+    /// failed, or an earlier one did that nobody has reported yet (the
+    /// block was written behind our back by the device's writeback, and
+    /// `BH_Write_EIO` stayed on it).
     pub(crate) fn sync(&self) -> Result {
         // SAFETY: the buffer is referenced (type invariant).
         let ret = unsafe { ffi_ext::sync_dirty_buffer(self.bh.as_ptr().cast()) };
-        kernel::error::to_result(ret)
+        // SAFETY: as above; the flag is read and cleared atomically.
+        let earlier = unsafe {
+            let failed = ffi_ext::rmpage_bh_write_io_error(self.bh.as_ptr());
+            if failed {
+                ffi_ext::rmpage_bh_clear_write_io_error(self.bh.as_ptr());
+            }
+            failed
+        };
+        kernel::error::to_result(ret)?;
+        if earlier {
+            return Err(EIO);
+        }
+        Ok(())
     }
 }
 

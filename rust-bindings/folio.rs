@@ -164,15 +164,6 @@ pub(crate) unsafe trait ContentsGuard {
     fn covers(&self, folio: &Folio) -> bool;
 }
 
-// SAFETY: every writer of a page cache folio's bytes holds the folio lock
-// (write_begin/write_end, page_mkwrite, truncation's zeroing, reads), and a
-// `LockedFolio` is that lock.
-unsafe impl ContentsGuard for LockedFolio {
-    fn covers(&self, folio: &Folio) -> bool {
-        self.as_ptr() == folio.as_ptr()
-    }
-}
-
 /// A folio of a file's page cache that the caller holds locked.
 ///
 /// The lock alone promises nothing about what happens next: dropping a

@@ -518,8 +518,10 @@ impl<T: FileSystem> Tables<T> {
             bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
             if !(*inode).i_private.is_null() {
                 let ours = Inode::<T>::from_raw(inode);
-                // Its indirect blocks stay dirty in the device's cache, and
-                // are written with it; the inode's own list must go.
+                // A later fsync of the file (once read again) would not know
+                // its indirect blocks are dirty: write them now, as the C
+                // ext2 does. Errors stay on the buffers' mapping.
+                let _ = ours.metadata_buffers().sync();
                 ours.metadata_buffers().invalidate();
             }
             bindings::clear_inode(inode);

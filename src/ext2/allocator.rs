@@ -9,7 +9,9 @@ use super::{
     balloc,
     format::{Corrupt, GroupDesc, SuperBlock, DESC_SIZE},
 };
-use crate::rust_bindings::{fs::FileSystem, super_block::SuperBlock as VfsSuperBlock};
+use crate::rust_bindings::{
+    buffer_head::BufferHead, fs::FileSystem, super_block::SuperBlock as VfsSuperBlock,
+};
 use kernel::prelude::*;
 
 /// What the allocation lock protects: the group descriptors and the free
@@ -20,10 +22,14 @@ pub(crate) struct Groups {
     pub(crate) descs: KVec<GroupDesc>,
     /// The super block, with its current free counts.
     pub(crate) fs: SuperBlock,
-    /// Bitmap and descriptor blocks dirtied since the last
-    /// [`Groups::take_dirty`]: fsync writes them, so that what it made
-    /// durable is consistent for e2fsck.
-    dirty: KVec<u64>,
+    /// Bitmap and descriptor blocks dirtied and not yet written by an fsync:
+    /// fsync writes them, so that the blocks it made durable are also
+    /// durably in use, and counted, for e2fsck.
+    /// Each with the number of the change that last dirtied it: a block
+    /// dirtied again while an fsync writes it stays on the list.
+    dirty: KVec<(u64, u64)>,
+    /// Changes made so far, numbering the entries of `dirty`.
+    changes: u64,
     /// A copy of one bitmap, worked on and written back.
     scratch: KVec<u8>,
 }
@@ -50,6 +56,7 @@ impl Groups {
             descs,
             fs,
             dirty: KVec::new(),
+            changes: 0,
             scratch,
         })
     }
@@ -107,11 +114,18 @@ impl Groups {
             // The bitmap says metadata is free: never hand it out.
             return Err(AllocError::Corrupt(Corrupt::BlockPointer(first)));
         }
+        let desc_bh = self.prepare_change(sb, group)?;
         balloc::set_bits(&mut self.scratch, bit, len)
             .map_err(|b| AllocError::Corrupt(Corrupt::BlockPointer(u64::from(b))))?;
-        self.store_bitmap_bytes(&bh, bit, len)?;
-        self.note_dirty(u64::from(desc.block_bitmap))?;
-        self.adjust_free(sb, group, -i64::from(len))?;
+        self.commit_change(
+            &bh,
+            &desc_bh,
+            desc.block_bitmap,
+            group,
+            bit,
+            len,
+            -i64::from(len),
+        )?;
         Ok(Some((first, u64::from(len))))
     }
 
@@ -161,65 +175,95 @@ impl Groups {
             }
             let bh = sb.bread(u64::from(desc.block_bitmap))?;
             bh.read(0, &mut self.scratch)?;
+            let desc_bh = self.prepare_change(sb, group)?;
             balloc::clear_bits(&mut self.scratch, bit, len)
                 .map_err(|b| AllocError::Corrupt(Corrupt::BlockPointer(u64::from(b))))?;
-            self.store_bitmap_bytes(&bh, bit, len)?;
-            self.note_dirty(u64::from(desc.block_bitmap))?;
-            self.adjust_free(sb, group, i64::from(len))?;
+            self.commit_change(
+                &bh,
+                &desc_bh,
+                desc.block_bitmap,
+                group,
+                bit,
+                len,
+                i64::from(len),
+            )?;
             block += u64::from(len);
         }
         Ok(())
     }
 
-    /// Writes back the bytes of the scratch bitmap that hold bits
-    /// `bit..bit + len`, and dirties the buffer.
-    fn store_bitmap_bytes(
-        &self,
-        bh: &crate::rust_bindings::buffer_head::BufferHead,
-        bit: u32,
-        len: u32,
-    ) -> Result {
-        let from = (bit / 8) as usize;
-        let to = (bit + len).div_ceil(8) as usize;
-        bh.write(from, self.scratch.get(from..to).ok_or(EINVAL)?)?;
-        bh.mark_dirty();
-        Ok(())
-    }
-
-    /// Moves `delta` blocks into (or out of) the free counts of `group` and
-    /// of the file system, and writes the group's descriptor.
-    fn adjust_free<T: FileSystem, S>(
+    /// Gets what changing `group`'s bitmap needs and can fail to get (its
+    /// descriptor's buffer, room on the dirty list) before anything is
+    /// changed: a change is made whole or not at all, so the bitmap and the
+    /// counts never disagree because memory or a read failed half-way.
+    fn prepare_change<T: FileSystem, S>(
         &mut self,
         sb: &VfsSuperBlock<T, S>,
         group: u32,
+    ) -> Result<BufferHead> {
+        let (blk, _) = self.fs.desc_location(group);
+        let desc_bh = sb.bread(blk)?;
+        self.dirty.reserve(2, GFP_KERNEL)?;
+        Ok(desc_bh)
+    }
+
+    /// Makes a change prepared with [`Groups::prepare_change`]: writes the
+    /// bitmap bytes that hold bits `bit..bit + len` (from the scratch copy),
+    /// moves `delta` blocks into (or out of) the free counts of `group` and
+    /// of the file system, writes the group's descriptor, and notes both
+    /// blocks for fsync.
+    #[allow(clippy::too_many_arguments)]
+    fn commit_change(
+        &mut self,
+        bitmap_bh: &BufferHead,
+        desc_bh: &BufferHead,
+        bitmap_block: u32,
+        group: u32,
+        bit: u32,
+        len: u32,
         delta: i64,
     ) -> Result {
+        let from = (bit / 8) as usize;
+        let to = (bit + len).div_ceil(8) as usize;
+        bitmap_bh.write(from, self.scratch.get(from..to).ok_or(EINVAL)?)?;
+        bitmap_bh.mark_dirty();
         let desc = self.descs.get_mut(group as usize).ok_or(EIO)?;
         desc.free_blocks =
             (i64::from(desc.free_blocks) + delta).clamp(0, i64::from(u16::MAX)) as u16;
         let desc = *desc;
         self.fs.free_blocks =
             (i64::from(self.fs.free_blocks) + delta).clamp(0, i64::from(u32::MAX)) as u32;
-        let (blk, off) = self.fs.desc_location(group);
-        let bh = sb.bread(blk)?;
+        let (desc_block, off) = self.fs.desc_location(group);
         let mut raw = [0u8; DESC_SIZE];
-        bh.read(off, &mut raw)?;
+        desc_bh.read(off, &mut raw)?;
         desc.store_counts(&mut raw).map_err(|_| EIO)?;
-        bh.write(off, &raw)?;
-        bh.mark_dirty();
-        self.note_dirty(blk)
+        desc_bh.write(off, &raw)?;
+        desc_bh.mark_dirty();
+        // Room for both was reserved: these cannot fail.
+        self.note_dirty(u64::from(bitmap_block))?;
+        self.note_dirty(desc_block)
     }
 
     fn note_dirty(&mut self, block: u64) -> Result {
-        if !self.dirty.contains(&block) {
-            self.dirty.push(block, GFP_KERNEL)?;
+        self.changes += 1;
+        match self.dirty.iter_mut().find(|(b, _)| *b == block) {
+            Some(entry) => entry.1 = self.changes,
+            None => self.dirty.push((block, self.changes), GFP_KERNEL)?,
         }
         Ok(())
     }
 
-    /// The metadata blocks dirtied since the last call, for the caller to
-    /// write and wait on outside the lock.
-    pub(crate) fn take_dirty(&mut self) -> KVec<u64> {
-        core::mem::take(&mut self.dirty)
+    /// A copy of the metadata blocks dirtied and not yet written, for the
+    /// caller to write and wait on outside the lock.
+    pub(crate) fn dirty_copy(&self) -> Result<KVec<(u64, u64)>> {
+        let mut copy = KVec::with_capacity(self.dirty.len(), GFP_KERNEL)?;
+        copy.extend_from_slice(&self.dirty, GFP_KERNEL)?;
+        Ok(copy)
+    }
+
+    /// Block `block`, as change `change` left it, was written: it leaves
+    /// the list unless a later change dirtied it again.
+    pub(crate) fn written(&mut self, block: u64, change: u64) {
+        self.dirty.retain(|entry| *entry != (block, change));
     }
 }

@@ -178,8 +178,13 @@ pub(crate) fn group_of(fs: &SuperBlock, block: u64) -> Option<(u32, u32)> {
         return None;
     }
     let rel = block - u64::from(fs.first_data_block);
+    // Checked: a division by a runtime value brings a panic path (division
+    // by zero) that objtool cannot follow in the kernel build.
     let per_group = u64::from(fs.blocks_per_group);
-    Some(((rel / per_group) as u32, (rel % per_group) as u32))
+    Some((
+        rel.checked_div(per_group)? as u32,
+        rel.checked_rem(per_group)? as u32,
+    ))
 }
 
 /// First block of group `group`: where its super block copy goes, if it
@@ -201,7 +206,10 @@ pub(crate) fn blocks_in_group(fs: &SuperBlock, group: u32) -> u32 {
 /// there are no groups. A goal group past the end counts modulo `ngroups`.
 pub(crate) fn group_order(goal_group: u32, ngroups: u32) -> impl Iterator<Item = u32> {
     let first = goal_group.checked_rem(ngroups).unwrap_or(0);
-    (0..ngroups).map(move |i| ((u64::from(first) + u64::from(i)) % u64::from(ngroups)) as u32)
+    (0..ngroups).map(move |i| {
+        let n = u64::from(first) + u64::from(i);
+        n.checked_rem(u64::from(ngroups)).unwrap_or(0) as u32
+    })
 }
 
 /// Whether `n` is a power of `base` (base^1 and up): ext2's `test_root`.
@@ -226,7 +234,9 @@ pub(crate) fn group_has_super(fs: &SuperBlock, group: u32) -> bool {
 /// Blocks of the group descriptor table (ext2's `s_gdb_count`).
 pub(crate) fn gdt_blocks(fs: &SuperBlock) -> u32 {
     let per_block = (fs.block_size() / DESC_SIZE as u64) as u32;
-    fs.groups().div_ceil(per_block)
+    (fs.groups() + per_block - 1)
+        .checked_div(per_block)
+        .unwrap_or(0)
 }
 
 /// The metadata of group `group`, as `(first block, blocks)` runs: the

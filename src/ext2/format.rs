@@ -292,7 +292,12 @@ impl SuperBlock {
 
     /// Number of block groups.
     pub(crate) fn groups(&self) -> u32 {
-        (self.blocks_count - self.first_data_block).div_ceil(self.blocks_per_group)
+        // Checked: see desc_location.
+        let bpg = self.blocks_per_group;
+        let data_blocks = self.blocks_count.saturating_sub(self.first_data_block);
+        (data_blocks.saturating_add(bpg.saturating_sub(1)))
+            .checked_div(bpg)
+            .unwrap_or(0)
     }
 
     /// Bytes the filesystem needs on its device.
@@ -313,9 +318,12 @@ impl SuperBlock {
 
     /// Block and offset of group descriptor `group`.
     pub(crate) fn desc_location(&self, group: u32) -> (u64, usize) {
-        let per_block = self.block_size() as usize / DESC_SIZE;
-        let block = u64::from(self.first_data_block) + 1 + (group as usize / per_block) as u64;
-        (block, (group as usize % per_block) * DESC_SIZE)
+        // Shifts, not a division by a runtime value: that brings a panic
+        // path (division by zero) that objtool cannot follow in the kernel
+        // build. Descriptors per block is a power of two.
+        let shift = self.blkbits - DESC_SIZE.trailing_zeros();
+        let block = u64::from(self.first_data_block) + 1 + u64::from(group >> shift);
+        (block, (group & ((1 << shift) - 1)) as usize * DESC_SIZE)
     }
 
     /// Pointers in one indirect block.
@@ -343,14 +351,17 @@ impl SuperBlock {
             return Err(Corrupt::InodeNumber(ino));
         }
         let idx = ino - 1;
-        let group = (idx / u64::from(self.inodes_per_group)) as u32;
-        let off = (idx % u64::from(self.inodes_per_group)) * u64::from(self.inode_size);
+        let ipg = u64::from(self.inodes_per_group);
+        let bad = Corrupt::InodeNumber(ino);
+        let group = idx.checked_div(ipg).ok_or(bad)? as u32;
+        let off = idx.checked_rem(ipg).ok_or(bad)? * u64::from(self.inode_size);
         Ok((group, off))
     }
 
     /// Blocks of each group's inode table (ext2's `s_itb_per_group`).
     pub(crate) fn inode_table_blocks(&self) -> u64 {
-        (u64::from(self.inodes_per_group) * u64::from(self.inode_size)).div_ceil(self.block_size())
+        let bytes = u64::from(self.inodes_per_group) * u64::from(self.inode_size);
+        (bytes + self.block_size() - 1) >> self.blkbits
     }
 
     /// The COMPAT features that keep a mount read-only: those outside

@@ -124,7 +124,7 @@ impl MapStore for InodeStore<'_> {
 
     fn free(&self, first: u64, count: u64, indirect: bool) -> Result {
         if indirect {
-            for block in first..first + count {
+            for block in first..first.saturating_add(count) {
                 self.sb().forget_block(block);
             }
         }
@@ -233,17 +233,23 @@ fn debug_fill(m: &mut Mapping) {
 /// Frees the blocks of `inode` from byte `size` on (rounded up to a block).
 fn free_blocks_from(inode: &Inode<Rext2>, size: u64) -> Result {
     let info = SbInfo::of(inode.super_block());
-    let from = size.div_ceil(info.fs.block_size());
+    let bits = info.fs.blkbits;
+    let from = (size >> bits) + u64::from(size & ((1 << bits) - 1) != 0);
     let store = InodeStore {
         inode,
         allocated: core::cell::Cell::new(0),
     };
     let mut map = inode.data().map.lock();
-    let freed = blockmap::truncate(&info.fs, &mut map.disk.block, &store, from)?;
+    let freed = blockmap::truncate(&info.fs, &mut map.disk.block, &store, from);
     map.last_alloc = None;
-    inode.sub_blocks(freed);
+    if let Ok(freed) = freed {
+        inode.sub_blocks(freed);
+    }
+    // Even a truncate that failed half-way (an I/O error) changed the block
+    // map: the inode must be written with it, or it would point at blocks
+    // that are free.
     inode.mark_dirty();
-    Ok(())
+    freed.map(|_| ())
 }
 
 /// Changes the size of a regular file (ext2_setsize): the page cache first
@@ -342,7 +348,9 @@ pub(crate) fn read_inode(sb: &SuperBlock<Rext2>, ino: u64) -> Result<InodeParams
     }
     let kind = inode_kind(sb, ino, &raw)?;
     let large_folios = matches!(kind, InodeKind::Regular) && crate::large_folios_param();
-    let group = ((ino - 1) / u64::from(fs.inodes_per_group)) as u32;
+    let group = (ino - 1)
+        .checked_div(u64::from(fs.inodes_per_group))
+        .unwrap_or(0) as u32;
     let disk = raw.clone();
     let data = KBox::pin_init(
         try_pin_init!(InodeInfo {
@@ -384,7 +392,7 @@ fn inode_kind(sb: &SuperBlock<Rext2>, ino: u64, raw: &format::Inode) -> Result<I
             InodeKind::Regular
         }
         format::S_IFDIR => {
-            if raw.size == 0 || raw.size % bs != 0 {
+            if raw.size == 0 || raw.size & (bs - 1) != 0 {
                 return Err(corrupt(sb, ino, Corrupt::InodeSizeMismatch(raw.size)));
             }
             InodeKind::Directory

@@ -50,48 +50,51 @@ pub(crate) fn corrupt_inode(inode: &Inode<Rext2>, c: Corrupt) -> Error {
 }
 
 /// Logs one `rext2:` line for a corruption and gives its errno. Corruption
-/// met on a read-write mount turns it read-only (ext2's errors=remount-ro):
-/// nothing more is written over metadata that cannot be trusted.
+/// met on a read-write mount turns it read-only (ext2's errors=remount-ro),
+/// and the line says so: nothing more is written over metadata that cannot
+/// be trusted.
 pub(crate) fn corrupt<T: FileSystem, S>(sb: &SuperBlock<T, S>, ino: u64, c: Corrupt) -> Error {
     let dev = sb.id();
-    if errno(c) == EUCLEAN && !sb.is_read_only() {
+    let ro = if errno(c) == EUCLEAN && !sb.is_read_only() {
         sb.set_read_only();
-        pr_err!("rext2: {dev}: remounting read-only after corruption\n");
-    }
+        "; the mount is read-only from now on"
+    } else {
+        ""
+    };
     match c {
-        Corrupt::BadMagic(m) => pr_err!("rext2: {dev}: bad magic number {m:#06x}\n"),
-        Corrupt::BlockSize(b) => pr_err!("rext2: {dev}: unsupported block size {b}\n"),
-        Corrupt::Revision(r) => pr_err!("rext2: {dev}: unsupported revision {r}\n"),
+        Corrupt::BadMagic(m) => pr_err!("rext2: {dev}: bad magic number {m:#06x}{ro}\n"),
+        Corrupt::BlockSize(b) => pr_err!("rext2: {dev}: unsupported block size {b}{ro}\n"),
+        Corrupt::Revision(r) => pr_err!("rext2: {dev}: unsupported revision {r}{ro}\n"),
         Corrupt::Rev0Features => {
-            pr_err!("rext2: {dev}: revision 0 file system with feature flags set\n")
+            pr_err!("rext2: {dev}: revision 0 file system with feature flags set{ro}\n")
         }
-        Corrupt::Incompat(f) => pr_err!("rext2: {dev}: unsupported INCOMPAT features {f:#x}\n"),
-        Corrupt::InodeSize(s) => pr_err!("rext2: {dev}: bad inode size {s}\n"),
-        Corrupt::Geometry => pr_err!("rext2: {dev}: bad geometry in super block\n"),
+        Corrupt::Incompat(f) => pr_err!("rext2: {dev}: unsupported INCOMPAT features {f:#x}{ro}\n"),
+        Corrupt::InodeSize(s) => pr_err!("rext2: {dev}: bad inode size {s}{ro}\n"),
+        Corrupt::Geometry => pr_err!("rext2: {dev}: bad geometry in super block{ro}\n"),
         Corrupt::DeviceTooSmall { need, have } => {
-            pr_err!("rext2: {dev}: device has {have} bytes, file system needs {need}\n")
+            pr_err!("rext2: {dev}: device has {have} bytes, file system needs {need}{ro}\n")
         }
-        Corrupt::Descriptor(g) => pr_err!("rext2: {dev}: group descriptor {g} is corrupt\n"),
+        Corrupt::Descriptor(g) => pr_err!("rext2: {dev}: group descriptor {g} is corrupt{ro}\n"),
         Corrupt::BlockPointer(b) => {
-            pr_err!("rext2: {dev}: inode {ino}: block pointer {b} outside the file system\n")
+            pr_err!("rext2: {dev}: inode {ino}: block pointer {b} outside the file system{ro}\n")
         }
-        Corrupt::InodeNumber(i) => pr_err!("rext2: {dev}: inode {ino}: bad inode number {i}\n"),
+        Corrupt::InodeNumber(i) => pr_err!("rext2: {dev}: inode {ino}: bad inode number {i}{ro}\n"),
         Corrupt::DirEntry { offset } => {
-            pr_err!("rext2: {dev}: directory {ino}: bad entry at offset {offset}\n")
+            pr_err!("rext2: {dev}: directory {ino}: bad entry at offset {offset}{ro}\n")
         }
         Corrupt::InodeSizeMismatch(s) => {
-            pr_err!("rext2: {dev}: inode {ino}: size {s} disagrees with its kind or blocks\n")
+            pr_err!("rext2: {dev}: inode {ino}: size {s} disagrees with its kind or blocks{ro}\n")
         }
-        Corrupt::TooLarge(s) => pr_err!("rext2: {dev}: inode {ino}: size {s} too large\n"),
+        Corrupt::TooLarge(s) => pr_err!("rext2: {dev}: inode {ino}: size {s} too large{ro}\n"),
         Corrupt::FreeMetadata(b) => {
-            pr_err!("rext2: {dev}: block bitmap marks metadata block {b} free\n")
+            pr_err!("rext2: {dev}: block bitmap marks metadata block {b} free{ro}\n")
         }
         Corrupt::FreeCount {
             group,
             bitmap,
             desc,
         } => pr_err!(
-            "rext2: {dev}: group {group}: bitmap has {bitmap} free blocks, descriptor says {desc}\n"
+            "rext2: {dev}: group {group}: bitmap has {bitmap} free blocks, descriptor says {desc}{ro}\n"
         ),
     }
     errno(c)

@@ -32,8 +32,9 @@ pub(crate) struct SbInfo {
     #[pin]
     pub(crate) groups: Mutex<Groups>,
     /// The block holding the super block, and where in it, on read-write
-    /// mounts.
-    super_buffer: Option<(BufferHead, usize)>,
+    /// mounts. (Read again each time: a buffer held until kill_sb would
+    /// outlive the device's page cache.)
+    super_location: Option<(u64, usize)>,
     /// The state to write back at a clean unmount.
     mount_state: u16,
 }
@@ -45,19 +46,20 @@ impl SbInfo {
 
     /// Writes the current counts, times and `state` into the on-disk super
     /// block and, if `wait`, waits for it (ext2_sync_super).
-    fn store_super(&self, state: Option<u16>, wait: bool) -> Result {
-        let Some((bh, off)) = &self.super_buffer else {
+    fn store_super(&self, sb: &SuperBlock<Rext2>, state: Option<u16>, wait: bool) -> Result {
+        let Some((block, off)) = self.super_location else {
             return Ok(());
         };
+        let bh = sb.bread(block)?;
         let mut fs = self.groups.lock().fs.clone();
         fs.wtime = now_seconds() as u32;
         if let Some(state) = state {
             fs.state = state;
         }
         let mut raw = KVec::from_elem(0u8, format::SUPER_SIZE, GFP_KERNEL)?;
-        bh.read(*off, &mut raw)?;
+        bh.read(off, &mut raw)?;
         fs.store_counters(&mut raw).map_err(|_| EIO)?;
-        bh.write(*off, &raw)?;
+        bh.write(off, &raw)?;
         bh.mark_dirty();
         if wait {
             bh.sync()?;
@@ -65,18 +67,23 @@ impl SbInfo {
         Ok(())
     }
 
-    /// Writes and waits for the allocation metadata (bitmaps, descriptors)
-    /// dirtied since the last time, and the super block: what an fsync must
-    /// also make durable so that e2fsck finds the file's blocks in use.
+    /// Writes and waits for the block bitmaps and group descriptors dirtied
+    /// since the last time: what an fsync must also make durable so that
+    /// e2fsck finds the file's blocks in use and counted. (The super block's
+    /// free count may lag: e2fsck -n takes that as nothing to fix, and
+    /// sync_fs writes it.)
     pub(crate) fn sync_allocation(&self, sb: &SuperBlock<Rext2>) -> Result {
-        let dirty = self.groups.lock().take_dirty();
+        // A copy: the blocks leave the list only once written, so that a
+        // concurrent fsync finds them there and waits for them too.
+        let dirty = self.groups.lock().dirty_copy()?;
         let mut ret = Ok(());
-        for block in dirty.iter() {
-            if let Err(e) = sb.bread(*block).and_then(|bh| bh.sync()) {
-                ret = ret.and(Err(e));
+        for &(block, change) in dirty.iter() {
+            match sb.bread(block).and_then(|bh| bh.sync()) {
+                Ok(()) => self.groups.lock().written(block, change),
+                Err(e) => ret = ret.and(Err(e)),
             }
         }
-        ret.and(self.store_super(None, true))
+        ret
     }
 }
 
@@ -109,7 +116,7 @@ fn read_group_descs(
 
 /// Reads and checks the super block (at byte 1024 whatever the block size):
 /// with 1 KiB blocks first, then again at the real size.
-fn read_super(sb: &SuperBlock<Rext2, New>) -> Result<(format::SuperBlock, BufferHead, usize)> {
+fn read_super(sb: &SuperBlock<Rext2, New>) -> Result<(format::SuperBlock, u64, usize)> {
     sb.set_block_size(1024).inspect_err(|_| {
         pr_err!("rext2: {}: device cannot do 1 KiB blocks\n", sb.id());
     })?;
@@ -120,7 +127,7 @@ fn read_super(sb: &SuperBlock<Rext2, New>) -> Result<(format::SuperBlock, Buffer
     fs.check_device(sb.bdev().nr_bytes())
         .map_err(|c| corrupt(sb, 0, c))?;
     if fs.block_size() == 1024 {
-        return Ok((fs, sb.bread(1)?, 0));
+        return Ok((fs, 1, 0));
     }
     sb.set_block_size(fs.block_size() as u32).inspect_err(|_| {
         pr_err!(
@@ -130,20 +137,19 @@ fn read_super(sb: &SuperBlock<Rext2, New>) -> Result<(format::SuperBlock, Buffer
         );
     })?;
     // Re-read at the new size and make sure it is the same image.
-    let bh = sb.bread(0)?;
-    bh.read(1024, &mut raw)?;
+    sb.bread(0)?.read(1024, &mut raw)?;
     let again = format::SuperBlock::parse(&raw, PAGE_SIZE as u64).map_err(|c| corrupt(sb, 0, c))?;
     if again != fs {
         pr_err!("rext2: {}: super block changed while mounting\n", sb.id());
         return Err(EINVAL);
     }
-    Ok((fs, bh, 1024))
+    Ok((fs, 0, 1024))
 }
 
 /// `fill_super`: mounts the file system, read-write unless asked for
 /// read-only or the image has features rext2 cannot write.
 pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbInfo>> {
-    let (mut fs, super_bh, super_off) = read_super(sb)?;
+    let (mut fs, super_block, super_off) = read_super(sb)?;
     let descs = read_group_descs(sb, &fs)?;
     let unwritable = fs.compat_unwritable() | fs.ro_compat_unwritable();
     if !sb.is_read_only() && unwritable != 0 {
@@ -188,14 +194,22 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
             fs,
             engine,
             groups <- new_mutex!(groups),
-            super_buffer: writable.then_some((super_bh, super_off)),
+            super_location: writable.then_some((super_block, super_off)),
             mount_state,
         }),
         GFP_KERNEL,
     )?;
     // A read-write mount marks the file system as not cleanly unmounted
     // until put_super says otherwise.
-    info.store_super(None, true)?;
+    if let Some((block, off)) = info.super_location {
+        let bh = sb.bread(block)?;
+        let mut raw = KVec::from_elem(0u8, format::SUPER_SIZE, GFP_KERNEL)?;
+        bh.read(off, &mut raw)?;
+        info.fs.store_counters(&mut raw).map_err(|_| EIO)?;
+        bh.write(off, &raw)?;
+        bh.mark_dirty();
+        bh.sync()?;
+    }
     Ok(SuperParams {
         magic: u64::from(format::EXT2_MAGIC),
         max_bytes,
@@ -226,14 +240,14 @@ pub(crate) fn statfs(sb: &SuperBlock<Rext2>) -> Result<StatFs> {
 
 /// `sync_fs`: the super block, with the current counts.
 pub(crate) fn sync_fs(sb: &SuperBlock<Rext2>, wait: bool) -> Result {
-    SbInfo::of(sb).store_super(None, wait)
+    SbInfo::of(sb).store_super(sb, None, wait)
 }
 
 /// `put_super`: a clean unmount writes back the state the mount found.
 pub(crate) fn put_super(sb: &SuperBlock<Rext2>) {
     let info = SbInfo::of(sb);
-    if info.super_buffer.is_some() && !sb.is_read_only() {
-        if let Err(e) = info.store_super(Some(info.mount_state), true) {
+    if info.super_location.is_some() && !sb.is_read_only() {
+        if let Err(e) = info.store_super(sb, Some(info.mount_state), true) {
             pr_err!(
                 "rext2: {}: cannot write the super block: {:?}\n",
                 sb.id(),

@@ -291,6 +291,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
                 Ok(()) => break,
                 Err(e) if e == EAGAIN && !empty => self.submit(),
                 Err(e) => {
+                    self.submit();
                     self.planner.closed();
                     return Err(e);
                 }

@@ -35,11 +35,10 @@ pub(crate) struct WriteTarget<'a, M: Mapper> {
 }
 
 /// State that crosses folios within one writepages call (fs/mpage.c's
-/// `mpage_data`): the reusable mapping and the open bio.
+/// `mpage_data`): the open bio and where it ends on disk.
 struct WriteState<'a, 't, M: Mapper> {
     target: &'t WriteTarget<'a, M>,
     wbc: Wbc<'t>,
-    cache: WriteMapCache,
     planner: BioPlanner,
     bio: Option<WriteBio<Stats>>,
 }
@@ -68,16 +67,18 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
             return plan_buffered(folio.buffers(), folio.pos() >= i_size, may_split);
         }
         let span = WriteSpan::new(folio.pos(), folio.size() as u64, i_size, target.blkbits);
-        let calls = self.cache.calls();
+        // A mapping is kept for one folio only: the next folio is not locked
+        // yet, and truncation could change its blocks meanwhile.
+        let mut cache = WriteMapCache::default();
         let plan = plan_unbuffered(
             span,
-            &mut self.cache,
+            &mut cache,
             |lblk, max| target.mapper.map(lblk, max, true),
             // Old metadata of blocks allocated just now must not be written
             // over the new data (mpage pitfall 12).
             |pblk, len| target.bdev.clean_aliases(pblk, len),
         );
-        Stats::inc(&target.stats.write_map_calls, self.cache.calls() - calls);
+        Stats::inc(&target.stats.write_map_calls, cache.calls());
         plan.unwrap_or(WritePlan::Confused(WriteConfusion::Unmapped))
     }
 
@@ -207,14 +208,11 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
         if res.is_ok() && end < size {
             res = builder.skip(end, size);
         }
-        // The builder's end: the folio is unlocked, and its writeback ends
-        // when its last piece completes (failed, if a piece could not be
-        // added).
+        // The builder's end: the folio's writeback starts, it is unlocked,
+        // and the writeback ends when its last piece completes. If a piece
+        // found no bio (memory was short), the folio stays dirty and the
+        // error (ENOMEM) goes back to writeback, which tries again.
         drop(builder);
-        if let Err(e) = res {
-            Stats::inc(&target.stats.write_errors, 1);
-            target.inode.set_mapping_error(e);
-        }
         res
     }
 
@@ -247,6 +245,9 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
                 Ok(()) => break,
                 Err(e) if e == EAGAIN && !empty => self.submit(),
                 Err(e) => {
+                    // What the open bio holds goes out as it is: the next
+                    // folio must start a bio of its own.
+                    self.submit();
                     self.planner.closed();
                     return Err(e);
                 }
@@ -298,7 +299,6 @@ pub(crate) fn writepages<'t, M: Mapper>(
     let mut state = WriteState {
         target,
         wbc: wb.wbc(),
-        cache: WriteMapCache::default(),
         planner: BioPlanner::default(),
         bio: None,
     };

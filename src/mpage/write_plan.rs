@@ -252,12 +252,13 @@ impl WriteSpan {
     }
 }
 
-/// The mapping of the previous call, reused for the following blocks while
-/// it covers them: the mapper is asked once for all the blocks a folio needs,
-/// not block by block as fs/mpage.c's `get_block` is. It is never asked past
-/// the folio: a hole there would be allocated for data nobody may write,
-/// and the block would then read as whatever the disk held. So a mapping
-/// serves the next folio only when the mapper answers more than was asked.
+/// The mapping of the previous call, reused for the following blocks of the
+/// folio while it covers them: the mapper is asked once for all the blocks a
+/// folio needs, not block by block as fs/mpage.c's `get_block` is. It is
+/// never asked past the folio: a hole there would be allocated for data
+/// nobody may write, and the block would then read as whatever the disk
+/// held. (The caller keeps a cache for one folio: the next one is not locked
+/// yet, and truncation may change its blocks meanwhile.)
 #[derive(Default, Debug)]
 pub(crate) struct WriteMapCache {
     last: Option<Mapping>,
