@@ -442,12 +442,16 @@ impl<T: FileSystem> Tables<T> {
         // Without this, a remount would simply flip SB_RDONLY, with none of
         // what mounting read-write (or going read-only) does to the super
         // block: refuse the switch, keep other remounts.
-        if (flags & SB_RDONLY != 0) != sb.is_read_only() {
+        let want_ro = flags & SB_RDONLY != 0;
+        if want_ro != sb.is_read_only() {
             pr_err!(
-                "rext2: {}: remounting between read-only and read-write is not supported\n",
-                sb.id()
+                "rext2: {}: remounting {} is not supported; unmount and mount again\n",
+                sb.id(),
+                if want_ro { "read-only" } else { "read-write" }
             );
-            return EBUSY.to_errno();
+            // EROFS for the way up, as the C ext2 answers a remount it
+            // cannot make writable; EBUSY for the way down.
+            return if want_ro { EBUSY } else { EROFS }.to_errno();
         }
         0
     }

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Reading through rext2, cold cache, with both engines (rmpage's Rust engine
 # and the kernel's C fs/mpage.c behind the same block mapper): every file's
-# sha256 equals its source and the in-kernel C ext2's, through read() and
-# mmap, with 4 concurrent readers; listings and symlink targets match; the
-# engine's counters show the paths it took.
+# sha256 equals its source and the in-kernel C ext2's; with rmpage's engine
+# at 1 and 4 KiB blocks also through mmap and with 4 concurrent readers;
+# listings and symlink targets match; the engine's counters show the paths
+# it took.
 . "$(dirname "$0")/lib/rmpage.sh"
 MANIFEST="python3 $(dirname "$0")/lib/manifest.py"
 
 ktap_print_header
-ktap_set_plan 38
+ktap_set_plan 30
 rm_load
 src=$WORK/tree
 rm -rf "$src"
@@ -40,16 +41,21 @@ for bs in 1024 2048 4096; do
 			cmp -s "$WORK/want" "$WORK/got"
 		ktap_check "bs $bs, $engine engine: same bytes as the C ext2 mount" cmp -s "$WORK/ext2-$bs" "$WORK/got"
 		# mmap and concurrent readers on everything but the 64 MiB file,
-		# which read() has just covered: TCG time is precious.
-		rm_drop_caches
-		$MANIFEST "$mnt" --mmap --max-size 8388608 > "$WORK/got-mmap"
-		ktap_check "bs $bs, $engine engine: mmap reads equal the source" cmp -s "$WORK/want-small" "$WORK/got-mmap"
-		rm_drop_caches
-		for i in 1 2 3 4; do $MANIFEST "$mnt" --max-size 8388608 > "$WORK/conc-$i" & done
-		wait
-		ok=1
-		for i in 1 2 3 4; do cmp -s "$WORK/want-small" "$WORK/conc-$i" || ok=0; done
-		ktap_check "bs $bs, $engine engine: 4 concurrent cold readers all read the source's bytes" [ $ok = 1 ]
+		# which read() has just covered, with rmpage's engine at the
+		# smallest and the largest block size: TCG time is precious, and
+		# the C engine's paths are the kernel's own.
+		if [ $engine = rust ] && [ $bs != 2048 ]; then
+			rm_drop_caches
+			$MANIFEST "$mnt" --mmap --max-size 8388608 > "$WORK/got-mmap"
+			ktap_check "bs $bs, $engine engine: mmap reads equal the source" \
+				cmp -s "$WORK/want-small" "$WORK/got-mmap"
+			rm_drop_caches
+			for i in 1 2 3 4; do $MANIFEST "$mnt" --max-size 8388608 > "$WORK/conc-$i" & done
+			wait
+			ok=1
+			for i in 1 2 3 4; do cmp -s "$WORK/want-small" "$WORK/conc-$i" || ok=0; done
+			ktap_check "bs $bs, $engine engine: 4 concurrent cold readers all read the source's bytes" [ $ok = 1 ]
+		fi
 		if [ $engine = rust ]; then
 			bios=$(rm_stat "$d" bios) boundary=$(rm_stat "$d" boundary_submits)
 			holes=$(rm_stat "$d" hole_folios) errs=$(rm_stat "$d" read_errors)

@@ -151,7 +151,19 @@ fn read_super(sb: &SuperBlock<Rext2, New>) -> Result<(format::SuperBlock, u64, u
 pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbInfo>> {
     let (mut fs, super_block, super_off) = read_super(sb)?;
     let descs = read_group_descs(sb, &fs)?;
-    let unwritable = fs.compat_unwritable() | fs.ro_compat_unwritable();
+    // RO_COMPAT features nobody here knows refuse a read-write mount, as
+    // in the C ext2; COMPAT features the C ext2 writes and rext2 does not
+    // (a journal, say) leave the mount read-only.
+    let unknown = fs.ro_compat_unwritable();
+    if !sb.is_read_only() && unknown != 0 {
+        pr_err!(
+            "rext2: {}: cannot mount read-write: unsupported RO_COMPAT features {:#x}\n",
+            sb.id(),
+            unknown
+        );
+        return Err(EINVAL);
+    }
+    let unwritable = fs.compat_unwritable();
     if !sb.is_read_only() && unwritable != 0 {
         pr_warn!(
             "rext2: {}: features {:#x} cannot be written; mounting read-only\n",
