@@ -113,8 +113,7 @@ impl MapStore for InodeStore<'_> {
     fn alloc(&self, goal: u64, max: u64) -> Result<(u64, u64)> {
         let info = SbInfo::of(self.sb());
         let run = info
-            .groups
-            .lock()
+            .alloc
             .alloc(self.sb(), goal, max)
             .map_err(|e| self.alloc_error(e))?;
         self.allocated.set(self.allocated.get() + run.1);
@@ -129,8 +128,7 @@ impl MapStore for InodeStore<'_> {
             }
         }
         SbInfo::of(self.sb())
-            .groups
-            .lock()
+            .alloc
             .free(self.sb(), first, count)
             .map_err(|e| self.alloc_error(e))
     }
@@ -280,13 +278,7 @@ fn location(sb: &SuperBlock<Rext2>, ino: u64) -> Result<(u64, usize)> {
     let info = SbInfo::of(sb);
     let fs = &info.fs;
     let (group, off) = fs.inode_location(ino).map_err(|c| corrupt(sb, ino, c))?;
-    let table = info
-        .groups
-        .lock()
-        .descs
-        .get(group as usize)
-        .map(|d| d.inode_table)
-        .ok_or(EUCLEAN)?;
+    let table = info.alloc.inode_table(group).ok_or(EUCLEAN)?;
     let blk = u64::from(table) + (off >> fs.blkbits);
     Ok((blk, (off & (fs.block_size() - 1)) as usize))
 }

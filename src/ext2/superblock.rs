@@ -5,7 +5,7 @@
 //! last words of an unmount.
 
 use super::{
-    allocator::Groups,
+    allocator::Allocator,
     corrupt,
     format::{self, Corrupt, GroupDesc},
     Rext2,
@@ -18,19 +18,19 @@ use crate::{
         super_block::{New, SuperBlock},
     },
 };
-use kernel::{new_mutex, page::PAGE_SIZE, prelude::*, sync::Mutex};
+use kernel::{page::PAGE_SIZE, prelude::*};
 
 /// Per-mount state.
 #[pin_data]
 pub(crate) struct SbInfo {
     /// The super block as mounted: geometry and features (its counters are
-    /// kept in `groups`).
+    /// kept by `alloc`).
     pub(crate) fs: format::SuperBlock,
     /// The engine serving this mount, with its counters.
     pub(crate) engine: MountEngine,
-    /// The allocator's state; the mount's allocation lock.
+    /// The block allocator, with its per-group and per-mount locks.
     #[pin]
-    pub(crate) groups: Mutex<Groups>,
+    pub(crate) alloc: Allocator,
     /// The block holding the super block, and where in it, on read-write
     /// mounts. (Read again each time: a buffer held until kill_sb would
     /// outlive the device's page cache.)
@@ -51,7 +51,7 @@ impl SbInfo {
             return Ok(());
         };
         let bh = sb.bread(block)?;
-        let mut fs = self.groups.lock().fs.clone();
+        let mut fs = self.alloc.mount.lock().fs.clone();
         fs.wtime = now_seconds() as u32;
         if let Some(state) = state {
             fs.state = state;
@@ -75,11 +75,11 @@ impl SbInfo {
     pub(crate) fn sync_allocation(&self, sb: &SuperBlock<Rext2>) -> Result {
         // A copy: the blocks leave the list only once written, so that a
         // concurrent fsync finds them there and waits for them too.
-        let dirty = self.groups.lock().dirty_copy()?;
+        let dirty = self.alloc.mount.lock().dirty_copy()?;
         let mut ret = Ok(());
         for &(block, change) in dirty.iter() {
             match sb.bread(block).and_then(|bh| bh.sync()) {
-                Ok(()) => self.groups.lock().written(block, change),
+                Ok(()) => self.alloc.mount.lock().written(block, change),
                 Err(e) => ret = ret.and(Err(e)),
             }
         }
@@ -193,7 +193,7 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
         fs.groups(),
         engine.engine().name()
     );
-    let groups = Groups::new(fs.clone(), descs)?;
+    let alloc = Allocator::new(fs.clone(), &descs)?;
     // Without the large_file feature, files stay under 2 GiB: i_size_high
     // is not theirs to use (the C ext2 would set the feature instead).
     let max_bytes = if writable && fs.feature_ro_compat & format::RO_COMPAT_LARGE_FILE == 0 {
@@ -205,7 +205,7 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
         try_pin_init!(SbInfo {
             fs,
             engine,
-            groups <- new_mutex!(groups),
+            alloc <- alloc,
             super_location: writable.then_some((super_block, super_off)),
             mount_state,
         }),
@@ -234,10 +234,8 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
 /// rext2 does not subtract yet).
 pub(crate) fn statfs(sb: &SuperBlock<Rext2>) -> Result<StatFs> {
     let info = SbInfo::of(sb);
-    let groups = info.groups.lock();
-    let fs = &groups.fs;
-    let free_blocks: u64 = groups.descs.iter().map(|g| u64::from(g.free_blocks)).sum();
-    let free_inodes: u64 = groups.descs.iter().map(|g| u64::from(g.free_inodes)).sum();
+    let fs = &info.fs;
+    let (free_blocks, free_inodes) = info.alloc.free_counts();
     Ok(StatFs {
         magic: u64::from(format::EXT2_MAGIC),
         block_size: fs.block_size(),
