@@ -24,7 +24,7 @@ if [ ! -f $src ] || [ "$(cat $src)" != "$want" ]; then
 	$SUDO apt-get update -q
 fi
 pkgs=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc cpio kmod udev
-      libelf-dev libssl-dev e2fsprogs fio busybox-static python3
+      libelf-dev libssl-dev e2fsprogs dmsetup fio busybox-static python3
       xz-utils zstd gzip)
 missing() {
 	local p

@@ -60,8 +60,8 @@ for bs in 1024 2048 4096; do
 			bios=$(rm_stat "$d" bios) boundary=$(rm_stat "$d" boundary_submits)
 			holes=$(rm_stat "$d" hole_folios) errs=$(rm_stat "$d" read_errors)
 			ktap_print_msg "bs $bs rust stats: $(tr '\n' ' ' < /sys/kernel/debug/rext2/$d/stats)"
-			ktap_check "bs $bs: engine counted bios ($bios), boundary submits ($boundary), all-hole folios ($holes), no read errors ($errs)" \
-				[ "$bios" -gt 0 ] && [ "$boundary" -gt 0 ] && [ "$holes" -gt 0 ] && [ "$errs" = 0 ]
+			ktap_check_all "bs $bs: engine counted bios ($bios), boundary submits ($boundary), all-hole folios ($holes), no read errors ($errs)" \
+				'[ "$bios" -gt 0 ] && [ "$boundary" -gt 0 ] && [ "$holes" -gt 0 ] && [ "$errs" = 0 ]'
 		fi
 		umount "$mnt"
 	done
@@ -123,8 +123,8 @@ for large in 1 0; do
 		ktap_check "large folios that mpage would give to buffer_heads are read in pieces ($splits split folios)" \
 			[ "$splits" -ge 1 ]
 	else
-		ktap_check "page-sized folios: discontiguous and hole-then-data folios take the buffer_head path ($fallbacks fallbacks, $splits splits)" \
-			[ "$fallbacks" -ge 8 ] && [ "$splits" = 0 ]
+		ktap_check_all "page-sized folios: discontiguous and hole-then-data folios take the buffer_head path ($fallbacks fallbacks, $splits splits)" \
+			'[ "$fallbacks" -ge 8 ] && [ "$splits" = 0 ]'
 	fi
 	umount "$mnt"
 done

@@ -69,13 +69,13 @@ for engine in rust c; do
 	ktap_check "$engine engine: the file reads back correctly" [ $bytes_ok = 1 ]
 	read -r i11 iind i12 n <<< "$(bio_of "$WORK/bios-$engine" 2 "$blk11" "$ind" "$blk12")"
 	ktap_print_msg "$engine engine: $n bios; block 11 in bio $i11, indirect block in bio $iind, block 12 in bio $i12"
-	ktap_check "$engine engine: blocks 0-11 go to disk before the indirect block is read, and it before block 12" \
-		[ "$i11" != None ] && [ "$iind" != None ] && [ "$i12" != None ] &&
-		[ "$i11" -lt "$iind" ] && [ "$iind" -lt "$i12" ]
+	ktap_check_all "$engine engine: blocks 0-11 go to disk before the indirect block is read, and it before block 12" \
+		'[ "$i11" != None ] && [ "$iind" != None ] && [ "$i12" != None ] &&
+		[ "$i11" -lt "$iind" ] && [ "$iind" -lt "$i12" ]'
 	# Every bio but the indirect block's read is readahead data.
 	ra=$(awk -v ind=$((ind * 2)) '$1 != ind && $3 !~ /A/' "$WORK/bios-$engine" | wc -l)
-	ktap_check "$engine engine: every data bio of the readahead carries REQ_RAHEAD ($ra without)" \
-		[ "$ra" = 0 ] && [ -s "$WORK/bios-$engine" ]
+	ktap_check_all "$engine engine: every data bio of the readahead carries REQ_RAHEAD ($ra without)" \
+		'[ "$ra" = 0 ] && [ -s "$WORK/bios-$engine" ]'
 done
 losetup -d "$dev"
 
@@ -103,12 +103,12 @@ for engine in rust c; do
 	read -r i1035 idind i1036 n <<< "$(bio_of "$WORK/bios4k-$engine" 8 "$b1035" "$dind" "$b1036")"
 	ktap_print_msg "$engine engine: $n bios; block 1035 in bio $i1035, double indirect block in bio $idind, block 1036 in bio $i1036"
 	if [ $engine = rust ]; then
-		ktap_check "rust engine, large folios: the file reads back correctly; block 1035 goes to disk before the double indirect block is read, and it before block 1036" \
-			[ $bytes_ok = 1 ] && [ "$i1035" != None ] && [ "$idind" != None ] && [ "$i1036" != None ] &&
-			[ "$i1035" -lt "$idind" ] && [ "$idind" -lt "$i1036" ]
+		ktap_check_all "rust engine, large folios: the file reads back correctly; block 1035 goes to disk before the double indirect block is read, and it before block 1036" \
+			'[ $bytes_ok = 1 ] && [ "$i1035" != None ] && [ "$idind" != None ] && [ "$i1036" != None ] &&
+			[ "$i1035" -lt "$idind" ] && [ "$idind" -lt "$i1036" ]'
 	else
-		ktap_check "c engine: the file reads back correctly; the boundary fell inside a large folio (the double indirect block was read before block 1035)" \
-			[ $bytes_ok = 1 ] && [ "$i1035" != None ] && [ "$idind" != None ] && [ "$idind" -lt "$i1035" ]
+		ktap_check_all "c engine: the file reads back correctly; the boundary fell inside a large folio (the double indirect block was read before block 1035)" \
+			'[ $bytes_ok = 1 ] && [ "$i1035" != None ] && [ "$idind" != None ] && [ "$idind" -lt "$i1035" ]'
 	fi
 done
 losetup -d "$dev"
@@ -153,8 +153,8 @@ for engine in rust c; do
 		[ -z "$bad" ]
 	if [ $engine = rust ]; then
 		folios=$(rm_stat "$d" folios) bytes=$(rm_stat "$d" bytes)
-		ktap_check "rust engine: the reads used large folios ($bytes bytes in $folios folios)" \
-			[ "$folios" -gt 0 ] && [ "$bytes" -gt $((folios * 4096)) ]
+		ktap_check_all "rust engine: the reads used large folios ($bytes bytes in $folios folios)" \
+			'[ "$folios" -gt 0 ] && [ "$bytes" -gt $((folios * 4096)) ]'
 	fi
 	umount "$mnt"
 done
@@ -228,8 +228,8 @@ img=$WORK/pitfall-end.img
 rm_mkfs "$img" 1024 12291k "$src"
 last=$(debugfs -R "bmap /f 11357" "$img" 2>/dev/null)
 bytes=$(stat -c %s "$img")
-ktap_check "the file's last block ($last) is the device's last ($((bytes / 1024 - 1))), which ends $((bytes % 4096)) bytes into a page" \
-	[ "$last" = $((bytes / 1024 - 1)) ] && [ $((bytes % 4096)) != 0 ]
+ktap_check_all "the file's last block ($last) is the device's last ($((bytes / 1024 - 1))), which ends $((bytes % 4096)) bytes into a page" \
+	'[ "$last" = $((bytes / 1024 - 1)) ] && [ $((bytes % 4096)) != 0 ]'
 dev=$(rm_loop "$img" ro)
 d=${dev#/dev/}
 mount -t ext2 -o ro "$dev" "$mnt"

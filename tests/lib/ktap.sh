@@ -32,10 +32,19 @@ ktap_test_skip() {
 }
 
 # ktap_check DESCRIPTION COMMAND...: one test, passing if COMMAND succeeds.
+# One command only: in "ktap_check DESC [ a ] && [ b ]" the shell runs
+# [ b ] after the test has passed or failed on [ a ] alone. A condition of
+# several parts goes to ktap_check_all.
 ktap_check() {
 	local desc=$1
 	shift
 	if "$@"; then ktap_test_pass "$desc"; else ktap_test_fail "$desc"; fi
+}
+
+# ktap_check_all DESCRIPTION CONDITION: one test, passing if CONDITION (a
+# string of shell, "[ a ] && [ b ]", evaluated here) holds.
+ktap_check_all() {
+	if eval "$2"; then ktap_test_pass "$1"; else ktap_test_fail "$1"; fi
 }
 
 ktap_print_totals() {

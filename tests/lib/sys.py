@@ -3,6 +3,7 @@
 """System calls the shell cannot make with an exact errno, for rmpage's tests.
 
   sys.py mount DEV DIR FSTYPE [ro|rw]   print the errno name (OK on success)
+  sys.py remount DIR ro|rw              print the errno name of remounting DIR
   sys.py delete_module NAME             print the errno name of delete_module(O_NONBLOCK)
   sys.py poke FILE OFFSET FMT VALUE     write struct.pack('<'+FMT, VALUE) at OFFSET
   sys.py peek FILE OFFSET FMT           print struct.unpack('<'+FMT, ...) at OFFSET
@@ -21,6 +22,7 @@ import sys
 
 libc = ctypes.CDLL(None, use_errno=True)
 MS_RDONLY = 1
+MS_REMOUNT = 32
 
 
 def errname(ret):
@@ -35,6 +37,9 @@ def main(argv):
         dev, where, fstype = (a.encode() for a in argv[2:5])
         flags = MS_RDONLY if (argv[5] if len(argv) > 5 else "ro") == "ro" else 0
         print(errname(libc.mount(dev, where, fstype, ctypes.c_ulong(flags), None)))
+    elif cmd == "remount":
+        flags = MS_REMOUNT | (MS_RDONLY if argv[3] == "ro" else 0)
+        print(errname(libc.mount(None, argv[2].encode(), None, ctypes.c_ulong(flags), None)))
     elif cmd == "delete_module":
         libc.syscall.restype = ctypes.c_long
         ret = libc.syscall(176, argv[2].encode(), os.O_NONBLOCK)  # x86_64 delete_module
