@@ -3,7 +3,9 @@
 """The report of scripts/bench.sh: reads RESULTS/icount/raw.jsonl (primary:
 guest time counted in executed instructions) and RESULTS/wall/raw.jsonl
 (wall clock under TCG), writes RESULTS/report.md (printed as well) and, if
-matplotlib is there, RESULTS/bench.png.
+matplotlib is there, RESULTS/bench.png: the reads, then the writes
+(sequential write, rewrite in place, 4 KiB random writes, each + fsync)
+with their ratios to the C engine and the C ext2.
 
   bench-report.py RESULTS
 """
@@ -22,9 +24,24 @@ CONFIGS = [
 T_RUST_VS_C = 1.0
 T_RUST_VS_EXT2 = 1.15
 
+# The writes: rows, their labels and units, and their targets (icount):
+# the Rust engine against the C engine and against the C ext2.
+WCONFIGS = CONFIGS[:3]
+WROWS = [
+    ("seq", "sequential write + fsync", "MiB/s"),
+    ("rewrite", "rewrite in place + fsync", "MiB/s"),
+    ("rand", "4 KiB random writes + fsync", "IOPS"),
+]
+W_TARGETS = {"seq": (1.0, 1.10), "rewrite": (1.0, 1.0), "rand": (1.0, 1.0)}
+# The Rust engine's write counters, shown per row.
+W_COUNTERS = ["write_bios", "write_folios", "write_bytes", "write_fallbacks",
+              "write_split_folios", "write_boundary_submits", "write_map_calls",
+              "blocks_allocated", "write_errors"]
+
 
 def load(path):
-    runs = {"meta": {}, "seq": {}, "rand": {}, "readdir": {}, "bios": {}}
+    runs = {"meta": {}, "seq": {}, "rand": {}, "readdir": {}, "bios": {},
+            "wseq": {}, "wrewrite": {}, "wrand": {}, "wstats": {}, "wbios": {}}
     if not os.path.exists(path):
         return None
     with open(path) as f:
@@ -37,6 +54,8 @@ def load(path):
                 runs["meta"] = r["meta"]
             elif r["test"] == "bios":
                 runs["bios"][r["config"]] = r
+            elif r["test"] == "wbios":
+                runs["wbios"][(r["config"], r["row"])] = r
             else:
                 runs[r["test"]].setdefault(r["config"], []).append(r)
     return runs
@@ -67,6 +86,23 @@ class Figures:
             self.iops[c] = [r["fio"]["iops"] for r in rand]
             self.lat[c] = [r["fio"]["lat_mean_ns"] / 1000 for r in rand]
             self.readdir[c] = [r["us"] / 1000 for r in runs["readdir"].get(c, [])]
+        # The writes: MiB/s (seq, rewrite) or IOPS (rand), per row.
+        self.w = {row: {} for row, _, _ in WROWS}
+        self.wsys = {row: {} for row, _, _ in WROWS}
+        for c, _ in WCONFIGS:
+            for row in ("seq", "rewrite"):
+                rs = runs["w" + row].get(c, [])
+                self.w[row][c] = [seq_mibs(r) for r in rs]
+                self.wsys[row][c] = [r["sys_s"] for r in rs]
+            self.w["rand"][c] = [r["fio"]["iops"] for r in runs["wrand"].get(c, [])]
+            self.wsys["rand"][c] = []
+
+    def wmed(self, row, c):
+        return med(self.w[row].get(c, []))
+
+    def wratio(self, row, a, b):
+        ma, mb = self.wmed(row, a), self.wmed(row, b)
+        return ma / mb if ma and mb else None
 
     def seq_med(self, c):
         return med(self.seq[c])
@@ -196,6 +232,8 @@ def main(results):
         p("Rust engine counters for its traced read (data bios only): " +
           ", ".join(f"{k} {es[k]}" for k in keys if k in es) + ".")
         p("")
+    if ic["wseq"] or ic["wbios"]:
+        met_all &= writes(p, ic, I, W, meta)
     p("All targets met." if met_all else "**Not all targets are met** (see above).")
 
     text = "\n".join(out) + "\n"
@@ -203,6 +241,156 @@ def main(results):
         f.write(text)
     print(text, end="")
     plot(results, I, meta)
+
+
+def writes(p, ic, I, W, meta):
+    """The write section of the report; returns whether its targets are met."""
+    mib = meta["file_mib"]
+    row_mib = {"seq": mib, "rewrite": mib, "rand": meta["rand_mib"]}
+    wreps = meta.get("write_reps") or max((len(v) for v in I.w["seq"].values()), default=0)
+
+    def wbios(c, row):
+        b = ic["wbios"].get((c, row))
+        if not b or not b["bios"]:
+            return None
+        n = b["bios"]
+        return {"n": n, "avg_kib": b["sectors"] / 2 / n, "per_mib": n / row_mib[row],
+                "flushes": b.get("flushes", 0), "sync": b.get("sync_bios", 0)}
+
+    def engine_delta(c, row):
+        b = ic["wbios"].get((c, row))
+        if not b or not isinstance(b.get("engine_before"), dict):
+            return None
+        s0, s1 = b["engine_before"], b["engine_after"]
+        return {k: s1[k] - s0[k] for k in W_COUNTERS if k in s0 and k in s1}
+
+    def map_per_mib(c, row):
+        d = engine_delta(c, row)
+        # Only the Rust engine counts its mapper calls: with engine=c (and on
+        # the C ext2) there is nothing to show.
+        if not d or c != "rext2-rust":
+            return None
+        return d["write_map_calls"] / row_mib[row]
+
+    p("## Writes")
+    p("")
+    p(f"rext2 mounted read-write with each engine doing the writeback, and the in-kernel "
+      f"C ext2, each on a fresh copy of a second 4 KiB-block image made by `mke2fs -d` "
+      f"(an empty `seq`, a preallocated {meta.get('write_rand_file_mib', 64)} MiB `rand` of "
+      f"random bytes, free blocks filled with 0xff), copied anew for every repetition; "
+      f"each row after `sync` and `drop_caches`, the configurations interleaved. "
+      f"Sequential write: `dd if=/dev/zero bs=1M count={mib} conv=fsync` into the empty "
+      f"`seq` (blocks allocated as it goes); rewrite: the same again with "
+      f"`conv=notrunc,fsync` (overwrite in place); random: fio psync 4 KiB `randwrite`, "
+      f"{meta['rand_mib']} MiB into `rand`, seed 1, `end_fsync=1` (fio's runtime includes "
+      f"the fsync). {wreps} repetitions (the reads have {meta['reps']}), medians. "
+      f"Write bios: rwbs with `W` on the `block_bio_queue` tracepoint of the image's loop "
+      f"device, during the command (metadata included), in one traced pass per "
+      f"configuration before the timed runs; that pass also checks the bytes (the "
+      f"rows read back cold as zeroes over 0xff, fio verifies its random data) and "
+      f"`e2fsck -fn` after it. Map calls: the Rust engine's `write_map_calls` (mapper "
+      f"calls for folios without buffers) per MiB written. Dirty thresholds in the guest: "
+      f"background {meta.get('dirty_background_ratio', '?')}%, "
+      f"foreground {meta.get('dirty_ratio', '?')}%.")
+    p("")
+    p("| row | configuration | icount median | icount min–max | × C engine (icount) | "
+      "× C ext2 (icount) | wall median (min–max) | × C engine (wall) | × C ext2 (wall) | "
+      "write bios | avg write bio KiB | write bios per MiB | write_map_calls per MiB | "
+      "bios at the next sync | sys CPU s (icount) |")
+    p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row, rlabel, unit in WROWS:
+        spec = ".0f" if unit == "IOPS" else ".1f"
+        for c, label in WCONFIGS:
+            b = wbios(c, row) or {}
+            wall = "–"
+            if W and W.w[row].get(c):
+                wall = f"{fmt(W.wmed(row, c), spec)} ({W.spread(W.w[row][c], spec)})"
+            p(f"| {rlabel} ({unit}) | {label} | {fmt(I.wmed(row, c), spec)} | "
+              f"{I.spread(I.w[row].get(c, []), spec)} | "
+              f"{fmt(I.wratio(row, c, 'rext2-c'), '.2f')} | {fmt(I.wratio(row, c, 'ext2'), '.2f')} | "
+              f"{wall} | {fmt(W.wratio(row, c, 'rext2-c') if W else None, '.2f')} | "
+              f"{fmt(W.wratio(row, c, 'ext2') if W else None, '.2f')} | "
+              f"{fmt(b.get('n'), 'd')} | {fmt(b.get('avg_kib'), '.1f')} | "
+              f"{fmt(b.get('per_mib'), '.2f')} | {fmt(map_per_mib(c, row), '.2f')} | "
+              f"{fmt(b.get('sync'), 'd')} | {fmt(med(I.wsys[row].get(c, [])), '.3f')} |")
+    p("")
+
+    # Where the random writes' time goes: fio's runtime counts whole
+    # milliseconds, its mean latency of the write() calls nanoseconds.
+    rand_rows = []
+    for c, label in WCONFIGS:
+        rs = ic["wrand"].get(c, [])
+        if not rs:
+            continue
+        rt = med([r["fio"]["runtime_ms"] for r in rs])
+        n = med([r["fio"]["io_bytes"] / 4096 for r in rs])
+        lat = med([r["fio"]["lat_mean_ns"] / 1000 for r in rs])
+        rand_rows.append(f"{label} {rt:.0f} ms, of which {n * lat / 1000:.1f} ms in the "
+                         f"{n:.0f} write() calls ({lat:.2f} µs each) and "
+                         f"{rt - n * lat / 1000:.1f} ms in the final fsync and fio's own work")
+    if rand_rows:
+        p("Random writes, where the time goes (icount medians): " + "; ".join(rand_rows) +
+          ". fio reports its runtime in whole milliseconds, so at these runtimes its IOPS "
+          "move in steps of about 1.2%; the latencies are to the nanosecond.")
+        p("")
+
+    # The engines' counters over each traced row.
+    p("Counters of the rext2 mounts over each traced row (deltas; with engine=c only "
+      "`blocks_allocated` is the filesystem's and moves, the rest are the Rust engine's):")
+    p("")
+    p("| row | configuration | " + " | ".join(W_COUNTERS) + " |")
+    p("| --- | --- | " + " | ".join("---:" for _ in W_COUNTERS) + " |")
+    for row, rlabel, _ in WROWS:
+        for c, label in WCONFIGS[:2]:
+            d = engine_delta(c, row)
+            if d is None:
+                continue
+            p(f"| {rlabel} | {label} | " + " | ".join(str(d.get(k, "–")) for k in W_COUNTERS) + " |")
+    p("")
+    flushes = {(c, row): (wbios(c, row) or {}).get("flushes") for c, _ in WCONFIGS for row, _, _ in WROWS}
+    if any(flushes.values()):
+        p("Write bios without data (cache flushes) among them: " +
+          ", ".join(f"{c} {row} {v}" for (c, row), v in flushes.items() if v) + ".")
+        p("")
+    stats = ic["wstats"].get("rext2-rust", [])
+    if stats:
+        s = stats[-1]["engine_stats"]
+        if isinstance(s, dict):
+            p(f"Rust engine counters at the end of its last timed repetition (all three rows): " +
+              ", ".join(f"{k} {s[k]}" for k in W_COUNTERS + ["avg_write_bio_bytes"] if k in s) + ".")
+            p("")
+
+    p("Targets (writes, icount medians):")
+    p("")
+    p("| target | measured | met? |")
+    p("| --- | ---: | --- |")
+    met_all = True
+
+    def target(name, value, ok, detail=""):
+        nonlocal met_all
+        met_all &= bool(ok)
+        verdict = "**yes**" if ok else "**NO, missed**"
+        p(f"| {name} | {value}{detail} | {verdict} |")
+
+    def worst(row, a, b):
+        xa, xb = I.w[row].get(a), I.w[row].get(b)
+        return min(xa) / max(xb) if xa and xb else None
+
+    for row, rlabel, _ in WROWS:
+        t_c, t_e = W_TARGETS[row]
+        for other, t, oname in (("rext2-c", t_c, "C engine"), ("ext2", t_e, "C ext2")):
+            r = I.wratio(row, "rext2-rust", other)
+            target(f"{rlabel}: Rust engine ≥ {t:.2f}× {oname}", fmt(r, ".2f") + "×",
+                   r is not None and r >= t,
+                   f" (slowest vs fastest run: {fmt(worst(row, 'rext2-rust', other), '.2f')}×)")
+    for row, rlabel, _ in WROWS:
+        br, be = wbios("rext2-rust", row), wbios("ext2", row)
+        target(f"{rlabel}: Rust engine's write bios per MiB ≤ C ext2's",
+               f"{fmt(br and br['per_mib'], '.2f')} vs {fmt(be and be['per_mib'], '.2f')}",
+               br is not None and be is not None and br["per_mib"] <= be["per_mib"],
+               f" ({br and br['n']} vs {be and be['n']} bios)")
+    p("")
+    return met_all
 
 
 def plot(results, I, meta):
@@ -213,19 +401,44 @@ def plot(results, I, meta):
     except ImportError:
         print("bench-report: no matplotlib, no plot", file=sys.stderr)
         return
+    has_writes = any(I.w["seq"].values())
+    if has_writes:
+        fig, axes = plt.subplots(2, 2, figsize=(13, 9), dpi=120)
+        axes = axes.flatten()
+    else:
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+        axes = [ax]
+    plot_read(axes[0], I, meta)
+    if has_writes:
+        wreps = meta.get("write_reps") or len(I.w["seq"].get("rext2-rust", []))
+        for ax, (row, rlabel, unit) in zip(axes[1:], WROWS):
+            plot_write(ax, I, row, rlabel, unit, wreps, meta)
+    fig.tight_layout()
+    fig.savefig(os.path.join(results, "bench.png"))
+
+
+def bars(ax, configs, values, colors):
+    """Median bars with min–max whiskers; returns (bars, medians, tops)."""
     labels, meds, lo, hi = [], [], [], []
-    for c, label in CONFIGS:
-        if not I.seq[c]:
+    for c, label in configs:
+        xs = values.get(c, [])
+        if not xs:
             continue
-        m = I.seq_med(c)
+        m = med(xs)
         labels.append(label.replace(" (", "\n("))
         meds.append(m)
-        lo.append(m - min(I.seq[c]))
-        hi.append(max(I.seq[c]) - m)
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    colors = ["#c0392b", "#7f8c8d", "#2c3e50", "#bdc3c7"][: len(meds)]
-    bars = ax.bar(range(len(meds)), meds, yerr=[lo, hi], capsize=6, color=colors)
-    for b, m in zip(bars, meds):
+        lo.append(m - min(xs))
+        hi.append(max(xs) - m)
+    bs = ax.bar(range(len(meds)), meds, yerr=[lo, hi], capsize=6, color=colors[: len(meds)])
+    ax.set_xticks(range(len(meds)))
+    ax.set_xticklabels(labels, fontsize=8)
+    return bs, meds, [m + h for m, h in zip(meds, hi)]
+
+
+def plot_read(ax, I, meta):
+    colors = ["#c0392b", "#7f8c8d", "#2c3e50", "#bdc3c7"]
+    bs, meds, tops = bars(ax, CONFIGS, I.seq, colors)
+    for b, m in zip(bs, meds):
         ax.text(b.get_x() + b.get_width() / 2, m * 1.01, f"{m:.0f}", ha="center", va="bottom")
     e = I.seq_med("ext2")
     if e:
@@ -233,14 +446,44 @@ def plot(results, I, meta):
         ax.text(-0.45, e * T_RUST_VS_EXT2 * 1.005, f"target: {T_RUST_VS_EXT2}× C ext2",
                 ha="left", va="bottom", color="#27ae60", fontsize=8,
                 bbox=dict(facecolor="white", edgecolor="none", pad=1))
-    ax.set_xticks(range(len(meds)))
-    ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylabel("MiB/s (guest time, icount)")
     ax.set_title(f"Cold sequential read, {meta['file_mib']} MiB, dd bs=1M: "
                  f"median and min–max of {meta['reps']} runs", fontsize=10)
-    ax.set_ylim(0, max(m + h for m, h in zip(meds, hi)) * 1.12)
-    fig.tight_layout()
-    fig.savefig(os.path.join(results, "bench.png"))
+    if tops:
+        ax.set_ylim(0, max(tops) * 1.12)
+
+
+def plot_write(ax, I, row, rlabel, unit, wreps, meta):
+    colors = ["#c0392b", "#7f8c8d", "#2c3e50"]
+    present = [(c, label) for c, label in WCONFIGS if I.w[row].get(c)]
+    bs, meds, tops = bars(ax, present, I.w[row], colors)
+    # The ratios go under each configuration's name, the median above its bar.
+    ticks = []
+    for c, label in present:
+        text = label.replace(" (", "\n(")
+        rc, re_ = I.wratio(row, c, "rext2-c"), I.wratio(row, c, "ext2")
+        if c == "rext2-rust":
+            text += f"\n×{fmt(rc, '.2f')} C engine, ×{fmt(re_, '.2f')} C ext2"
+        elif c == "rext2-c":
+            text += f"\n×{fmt(re_, '.2f')} C ext2"
+        ticks.append(text)
+    ax.set_xticklabels(ticks, fontsize=8)
+    ymax = max(tops) * 1.22 if tops else 1
+    for b, m, top in zip(bs, meds, tops):
+        ax.text(b.get_x() + b.get_width() / 2, top + ymax * 0.01, f"{m:.0f}",
+                ha="center", va="bottom", fontsize=9)
+    t_c, t_e = W_TARGETS[row]
+    e = I.wmed(row, "ext2")
+    if e:
+        ax.axhline(e * t_e, ls="--", color="#27ae60", lw=1,
+                   label=f"target: Rust engine ≥ {t_e:.2f}× C ext2 (and ≥ {t_c:.2f}× C engine)")
+        ax.legend(loc="upper left", fontsize=8, framealpha=1)
+        ymax = max(ymax, e * t_e * 1.1)
+    ax.set_ylabel(f"{unit} (guest time, icount)")
+    size = f"{meta['file_mib']} MiB, dd bs=1M" if unit == "MiB/s" else f"{meta['rand_mib']} MiB, fio psync"
+    ax.set_title(f"{rlabel[0].upper() + rlabel[1:]}, {size}: median and min–max of {wreps} runs",
+                 fontsize=10)
+    ax.set_ylim(0, ymax)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,16 @@
 #
 # Environment: RMPAGE_BENCH_REPS (repetitions, default 5), RMPAGE_BENCH_MIB
 # (size of the file read, default 256), RMPAGE_BENCH_RAND_MIB (bytes read by
-# the random 4 KiB reads, default 16), RMPAGE_BENCH_INSMOD (module
-# parameters, e.g. large_folios=0; default none), RMPAGE_BENCH_RESULTS
-# (default results/bench).
+# the random 4 KiB reads and written by the random 4 KiB writes, default
+# 16), RMPAGE_BENCH_WRITE_REPS (repetitions of the write rows, default 3;
+# 0 skips the writes), RMPAGE_BENCH_INSMOD (module parameters, e.g.
+# large_folios=0; default none), RMPAGE_BENCH_RESULTS (default
+# results/bench).
+#
+# The writes (sequential write + fsync, rewrite in place + fsync, 4 KiB
+# random writes + fsync) run on rext2 with each engine and on the C ext2,
+# each on a fresh copy of a second image: an empty file to write and a
+# preallocated one to overwrite (rext2 cannot create files yet).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$RMPAGE_TOP"
@@ -23,10 +30,14 @@ reps=${RMPAGE_BENCH_REPS:-5}
 mib=${RMPAGE_BENCH_MIB:-256}
 rand_mib=${RMPAGE_BENCH_RAND_MIB:-16}
 modparams=${RMPAGE_BENCH_INSMOD:-}
+wreps=${RMPAGE_BENCH_WRITE_REPS:-3}
 results=${RMPAGE_BENCH_RESULTS:-$RMPAGE_TOP/results/bench}
 for v in "$reps" "$mib" "$rand_mib"; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || die "RMPAGE_BENCH_REPS, _MIB and _RAND_MIB must be positive integers"
 done
+[[ $wreps =~ ^[0-9]+$ ]] || die "RMPAGE_BENCH_WRITE_REPS must be a number"
+# The file the random writes overwrite: 64 MiB, or more if they write more.
+wrand_mib=$((rand_mib > 64 ? rand_mib : 64))
 [ "$rand_mib" -le "$mib" ] || die "RMPAGE_BENCH_RAND_MIB ($rand_mib) is larger than RMPAGE_BENCH_MIB ($mib)"
 
 "$RMPAGE_TOP/scripts/setup.sh" bench
@@ -65,6 +76,25 @@ if [ ! -f "$img" ] || [ ! -f "$img.sha256" ]; then
 fi
 echo "image: $img ($(mke2fs -V 2>&1 | head -n 1))"
 
+# The write image: an empty /seq to write, a random /rand to overwrite, room
+# for /seq and its indirect blocks, and every block mke2fs leaves free filled
+# with 0xff (no discard), so that data a write loses cannot read back as the
+# zeroes the sequential rows write.
+wimg=$snap/image-write-${mib}M-${wrand_mib}M.img
+if [ "$wreps" -gt 0 ] && [ ! -f "$wimg" ]; then
+	tmp=$snap/image-write-src
+	rm -rf "$tmp" "$wimg.tmp"
+	mkdir -p "$tmp"
+	: > "$tmp/seq"
+	head -c "${wrand_mib}M" /dev/urandom > "$tmp/rand"
+	head -c "$((mib + wrand_mib + 64))M" /dev/zero | tr '\0' '\377' > "$wimg.tmp"
+	mke2fs -q -F -t ext2 -b 4096 -E nodiscard,lazy_itable_init=0 -d "$tmp" "$wimg.tmp"
+	e2fsck -fn "$wimg.tmp" > /dev/null || die "the write image does not check clean"
+	rm -rf "$tmp"
+	mv "$wimg.tmp" "$wimg"
+fi
+[ "$wreps" = 0 ] || echo "write image: $wimg"
+
 rm -rf "$results"
 mkdir -p "$results"
 cat > "$results/run.json" <<EOF
@@ -74,16 +104,20 @@ EOF
 
 # Both boots run from the snapshot: the guest's working directory is the
 # host's current one.
+# The traced pass of the writes (bios, bytes checked) runs in the icount boot
+# only: the report takes bios from there, and the wall-clock boot saves the
+# time.
 vm_bench() {
-	local mode=$1
-	shift
+	local mode=$1 wtrace=$2
+	shift 2
 	(cd "$snap" && "$RMPAGE_TOP/scripts/vm.sh" -k bench -o "$results/$mode" "$@" -- \
-		bash scripts/bench-in-vm.sh rmpage.ko "$(basename "$img")" "$reps" "$mib" "$rand_mib" "$modparams")
+		bash scripts/bench-in-vm.sh rmpage.ko "$(basename "$img")" "$reps" "$mib" "$rand_mib" "$modparams" \
+			"$([ "$wreps" = 0 ] || basename "$wimg")" "$wreps" "$wrand_mib" "$wtrace")
 }
 phase vm-icount
-vm_bench icount -i
+vm_bench icount 1 -i
 phase vm-wall
-vm_bench wall
+vm_bench wall 0
 
 # The report needs matplotlib for its plot: a venv in the cache.
 phase report
