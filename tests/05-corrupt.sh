@@ -3,11 +3,14 @@
 # Corrupt metadata met at run time: each case gives EUCLEAN (or EIO/ELOOP
 # where the VFS decides) and one "rext2:" line per failed operation, never a
 # crash, hang or KASAN report (the kernel log check after all tests sees to
-# that), and the rest of the filesystem stays readable.
+# that), and the rest of the filesystem stays readable. Corrupt allocation
+# metadata met while writing (a bitmap that marks metadata free, a free
+# count that disagrees with the bitmap) fails the write with EUCLEAN, one
+# "rext2:" line says so, and the mount is read-only from then on.
 . "$(dirname "$0")/lib/rmpage.sh"
 
 ktap_print_header
-ktap_set_plan 16
+ktap_set_plan 22
 rm_load
 mnt=$WORK/mnt
 mkdir -p "$mnt"
@@ -70,12 +73,73 @@ expect "directory whose size is not a whole number of blocks" EUCLEAN -- $SYS st
 expect "regular file larger than the format allows" EUCLEAN -- $SYS stat "$mnt/big"
 
 err=$($SYS stat "$mnt/a/b/up/b/up")
-ktap_check "a directory that contains its ancestor: lookup fails with ELOOP or EIO (got $err)" \
-	[ "$err" = ELOOP ] || [ "$err" = EIO ]
+ktap_check_all "a directory that contains its ancestor: lookup fails with ELOOP or EIO (got $err)" \
+	'[ "$err" = ELOOP ] || [ "$err" = EIO ]'
 timeout 120 find "$mnt" > /dev/null 2>&1
 rc=$?
 ktap_check "find over the corrupt image terminates (exit $rc)" [ $rc != 124 ]
 ktap_check "undamaged files still read correctly" cmp -s "$src/ok" "$mnt/ok"
 ktap_check "umount of the corrupt image succeeds" umount "$mnt"
 losetup -d "$dev"
+
+# append FILE: print the errno name of appending 64 KiB to FILE with fsync.
+append() {
+	python3 - "$1" <<'PY'
+import errno, os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+    os.write(fd, b"x" * 65536)
+    os.fsync(fd)
+    print("OK")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))
+PY
+}
+
+# alloc_corrupt DESC PATCH: a fresh image of the same tree, PATCH applied to
+# it (a function taking the image), mounted read-write; appending to "ok"
+# needs a block (three tests).
+alloc_corrupt() {
+	local desc=$1 aimg=$WORK/alloc.img adev err err2 lines ro
+	rm_mkfs "$aimg" 4096 16M "$src"
+	$2 "$aimg"
+	adev=$(rm_loop "$aimg")
+	mount -t rext2 "$adev" "$mnt"
+	rm_mark
+	err=$(append "$mnt/ok")
+	lines=$(rm_rext2_lines)
+	ro=$(awk -v m="$mnt" '$2 == m { print $4 }' /proc/mounts | cut -d, -f1)
+	err2=$(append "$mnt/ok")
+	umount "$mnt"
+	losetup -d "$adev"
+	ktap_check "$desc: the write fails with EUCLEAN (got $err)" [ "$err" = EUCLEAN ]
+	ktap_check "$desc: one rext2 line in dmesg (got $lines: $(rm_rext2_last))" [ "$lines" = 1 ]
+	ktap_check_all "$desc: the mount is read-only from then on ($ro), the next write gets EROFS (got $err2)" \
+		'[ "$ro" = ro ] && [ "$err2" = EROFS ]'
+}
+
+# Group 0's bitmap says the first block of its inode table is free.
+free_inode_table() {
+	local line bitmap table
+	line=$(debugfs -R stats "$1" 2>/dev/null | grep -m1 'Group  *0:')
+	bitmap=$(echo "$line" | grep -o 'block bitmap at [0-9]*' | awk '{print $4}')
+	table=$(echo "$line" | grep -o 'inode table at [0-9]*' | awk '{print $4}')
+	python3 - "$1" "$bitmap" "$table" <<'PY'
+import sys
+path, bitmap, table = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with open(path, "r+b") as f:
+    f.seek(bitmap * 4096 + table // 8)
+    byte = f.read(1)[0] & ~(1 << (table % 8))
+    f.seek(bitmap * 4096 + table // 8)
+    f.write(bytes([byte]))
+PY
+}
+alloc_corrupt "block bitmap marking the inode table free" free_inode_table
+
+# Group 0's descriptor counts one free block more than its bitmap has
+# (bg_free_blocks_count at byte 12 of the descriptor in block 1).
+free_count_off() {
+	$SYS poke "$1" $((4096 + 12)) H $(( $($SYS peek "$1" $((4096 + 12)) H) + 1 ))
+}
+alloc_corrupt "group free count that disagrees with the bitmap" free_count_off
 ktap_finished

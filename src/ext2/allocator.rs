@@ -73,14 +73,22 @@ impl From<Error> for AllocError {
     }
 }
 
+/// One group's allocation state, under the group's lock.
+struct GroupState {
+    /// The descriptor, with its current free counts.
+    desc: GroupDesc,
+    /// The group's bitmap was checked against its descriptor since the
+    /// mount; from then on only this allocator changes either.
+    checked: bool,
+}
+
 /// A mount's block allocator.
 #[pin_data]
 pub(crate) struct Allocator {
     /// The geometry (the counts in it are not kept: see `mount`).
     fs: SuperBlock,
-    /// Each group's descriptor, with its current free counts, under the
-    /// group's lock.
-    groups: KVec<Pin<KBox<Mutex<GroupDesc>>>>,
+    /// Each group's state, under the group's lock.
+    groups: KVec<Pin<KBox<Mutex<GroupState>>>>,
     /// The mount's counts and dirty metadata.
     #[pin]
     pub(crate) mount: Mutex<MountCounts>,
@@ -91,7 +99,11 @@ impl Allocator {
     pub(crate) fn new(fs: SuperBlock, descs: &[GroupDesc]) -> Result<impl PinInit<Self, Error>> {
         let mut groups = KVec::with_capacity(descs.len(), GFP_KERNEL)?;
         for desc in descs {
-            groups.push(KBox::pin_init(new_mutex!(*desc), GFP_KERNEL)?, GFP_KERNEL)?;
+            let state = GroupState {
+                desc: *desc,
+                checked: false,
+            };
+            groups.push(KBox::pin_init(new_mutex!(state), GFP_KERNEL)?, GFP_KERNEL)?;
         }
         let counts = MountCounts {
             fs: fs.clone(),
@@ -107,16 +119,16 @@ impl Allocator {
 
     /// First block of group `group`'s inode table.
     pub(crate) fn inode_table(&self, group: u32) -> Option<u32> {
-        Some(self.groups.get(group as usize)?.lock().inode_table)
+        Some(self.groups.get(group as usize)?.lock().desc.inode_table)
     }
 
     /// Free blocks and inodes, summed over the groups (a snapshot).
     pub(crate) fn free_counts(&self) -> (u64, u64) {
         self.groups.iter().fold((0, 0), |(blocks, inodes), g| {
-            let desc = g.lock();
+            let state = g.lock();
             (
-                blocks + u64::from(desc.free_blocks),
-                inodes + u64::from(desc.free_inodes),
+                blocks + u64::from(state.desc.free_blocks),
+                inodes + u64::from(state.desc.free_inodes),
             )
         })
     }
@@ -136,12 +148,12 @@ impl Allocator {
         let (goal_group, goal_bit) = balloc::group_of(&self.fs, goal).unwrap_or((0, 0));
         let max = u32::try_from(max.max(1)).unwrap_or(u32::MAX);
         for group in balloc::group_order(goal_group, ngroups) {
-            let mut desc = self.groups.get(group as usize).ok_or(EIO)?.lock();
-            if desc.free_blocks == 0 {
+            let mut state = self.groups.get(group as usize).ok_or(EIO)?.lock();
+            if state.desc.free_blocks == 0 {
                 continue;
             }
             let start_bit = if group == goal_group { goal_bit } else { 0 };
-            if let Some(run) = self.alloc_in_group(sb, group, &mut desc, start_bit, max)? {
+            if let Some(run) = self.alloc_in_group(sb, group, &mut state, start_bit, max)? {
                 return Ok(run);
             }
         }
@@ -154,13 +166,19 @@ impl Allocator {
         &self,
         sb: &VfsSuperBlock<T, S>,
         group: u32,
-        desc: &mut GroupDesc,
+        state: &mut GroupState,
         goal_bit: u32,
         max: u32,
     ) -> core::result::Result<Option<(u64, u64)>, AllocError> {
         let nbits = balloc::blocks_in_group(&self.fs, group);
-        let (bh, mut bitmap) = self.read_bitmap(sb, desc)?;
-        self.check_bitmap(group, desc, &bitmap, nbits)?;
+        let (bh, mut bitmap) = self.read_bitmap(sb, &state.desc)?;
+        // Once per group and mount: after that, the bitmap and the
+        // descriptor change only here, together.
+        if !state.checked {
+            self.check_bitmap(group, &state.desc, &bitmap, nbits)?;
+            state.checked = true;
+        }
+        let desc = &mut state.desc;
         let Some((bit, len)) = balloc::find_free_run(&bitmap, nbits, goal_bit, max) else {
             return Ok(None);
         };
@@ -235,11 +253,12 @@ impl Allocator {
                 .ok_or(AllocError::Corrupt(Corrupt::BlockPointer(block)))?;
             let in_group = u64::from(balloc::blocks_in_group(&self.fs, group) - bit);
             let len = (end - block).min(in_group) as u32;
-            let mut desc = self.groups.get(group as usize).ok_or(EIO)?.lock();
-            if balloc::metadata_overlap(&self.fs, group, &desc, block, u64::from(len)) {
+            let mut state = self.groups.get(group as usize).ok_or(EIO)?.lock();
+            let desc = &mut state.desc;
+            if balloc::metadata_overlap(&self.fs, group, desc, block, u64::from(len)) {
                 return Err(AllocError::Corrupt(Corrupt::BlockPointer(block)));
             }
-            let (bh, mut bitmap) = self.read_bitmap(sb, &desc)?;
+            let (bh, mut bitmap) = self.read_bitmap(sb, desc)?;
             let desc_bh = self.prepare_change(sb, group)?;
             balloc::clear_bits(&mut bitmap, bit, len)
                 .map_err(|b| AllocError::Corrupt(Corrupt::BlockPointer(u64::from(b))))?;
@@ -249,7 +268,7 @@ impl Allocator {
                 len,
                 delta: i64::from(len),
             };
-            self.commit_change(&bh, &bitmap, &desc_bh, &mut desc, change)?;
+            self.commit_change(&bh, &bitmap, &desc_bh, desc, change)?;
             block += u64::from(len);
         }
         Ok(())
