@@ -191,8 +191,9 @@ img=$WORK/full.img
 rm_mkfs "$img" 4096 4M "$fsrc" -N 32
 dev=$(rm_loop "$img")
 mount_cfg "$fault_cfg" "$dev"
-# Then the blocks a write of a whole chunk could not use go to files of
-# 4 KiB writes without indirect blocks (12 blocks each), until none is left.
+# 64 KiB writes until one fails; then the blocks a write of a whole chunk
+# could not use go to files of 4 KiB writes without indirect blocks (12
+# blocks each), until none is left.
 {
 	read -r err1 n1 sync1 free1
 	read -r err2 n2 sync2 free2
