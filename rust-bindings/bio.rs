@@ -7,7 +7,7 @@
 
 use super::{
     ffi_ext,
-    folio::{clean_buffers, ReadFolio, WritebackFolio},
+    folio::{clean_buffers, Folio, ReadFolio, WritebackFolio},
     inode::RawInode,
     writeback::Wbc,
 };
@@ -125,6 +125,22 @@ unsafe impl Send for SplitFolio {}
 unsafe impl Sync for SplitFolio {}
 
 impl SplitFolio {
+    /// The shared state of `folio` read (or written) in pieces, holding the
+    /// builder's unit; `None` if the small allocation fails. The caller
+    /// hands the folio's end over to it.
+    fn new(folio: &Folio, write: bool, flags: kernel::alloc::Flags) -> Option<Arc<Self>> {
+        Arc::new(
+            SplitFolio {
+                folio: NonNull::new(folio.as_ptr()).expect("folio pointer is never NULL"),
+                pending: Atomic::new(1),
+                failed: Atomic::new(false),
+                write,
+            },
+            flags,
+        )
+        .ok()
+    }
+
     /// Drops `bytes` of pending I/O (or the builder's one), failed or not;
     /// the last one ends the read.
     fn complete(&self, bytes: usize, ok: bool) {
@@ -187,15 +203,7 @@ impl SplitBuilder {
             return Err(folio);
         }
         let size = folio.size();
-        let Ok(split) = Arc::new(
-            SplitFolio {
-                folio: NonNull::new(folio.as_ptr()).expect("folio pointer is never NULL"),
-                pending: Atomic::new(1),
-                failed: Atomic::new(false),
-                write: false,
-            },
-            gfp(readahead),
-        ) else {
+        let Some(split) = SplitFolio::new(&folio, false, gfp(readahead)) else {
             return Err(folio);
         };
         // INVARIANT: the unlocking moved into `split`, holding our unit.
@@ -221,15 +229,7 @@ impl SplitBuilder {
         clean: usize,
     ) -> core::result::Result<Self, WritebackFolio> {
         let size = folio.size();
-        let Ok(split) = Arc::new(
-            SplitFolio {
-                folio: NonNull::new(folio.as_ptr()).expect("folio pointer is never NULL"),
-                pending: Atomic::new(1),
-                failed: Atomic::new(false),
-                write: true,
-            },
-            GFP_KERNEL,
-        ) else {
+        let Some(split) = SplitFolio::new(&folio, true, GFP_KERNEL) else {
             return Err(folio);
         };
         // SAFETY: `wbc` is the walk's and the folio is locked.
