@@ -16,7 +16,7 @@ use kernel::{bindings, prelude::*, types::Opaque};
 /// (CONFIG_BLK_DEV_WRITE_MOUNTED). So they are untrusted input that may
 /// change under us: they are never lent out as a slice (a `&[u8]` promises
 /// bytes that do not change), only copied out ([`BufferHead::read`],
-/// [`BufferHead::le32s`]), and every parser checks the copy it holds.
+/// [`BufferHead::read_le32s`]), and every parser checks the copy it holds.
 ///
 /// # Invariants
 ///
@@ -62,6 +62,57 @@ impl BufferHead {
         unsafe {
             ffi_ext::rmpage_bh_copy(self.bh.as_ptr(), off, dst.as_mut_ptr().cast(), dst.len())
         };
+        Ok(())
+    }
+
+    /// Copies the little-endian 32-bit words `index..index + out.len()` of
+    /// the block into `out`, in CPU order (an indirect block's pointers);
+    /// `EINVAL` if they are not inside the block.
+    pub(crate) fn read_le32s(&self, index: usize, out: &mut [u32]) -> Result {
+        let (off, len) = word_span(index, out.len())?;
+        if off + len > self.size {
+            return Err(EINVAL);
+        }
+        // SAFETY: as in `read`; any bytes are a valid `u32`, and `out` is
+        // ours, `len` bytes long.
+        unsafe { ffi_ext::rmpage_bh_copy(self.bh.as_ptr(), off, out.as_mut_ptr().cast(), len) };
+        for word in out.iter_mut() {
+            *word = u32::from_le(*word);
+        }
+        Ok(())
+    }
+
+    /// Stores `words` as little-endian 32-bit words into the block from
+    /// word `index` on (`EINVAL` if they do not fit); the caller marks the
+    /// buffer dirty, as for [`BufferHead::write`].
+    pub(crate) fn write_le32s(&self, index: usize, words: &[u32]) -> Result {
+        let (off, len) = word_span(index, words.len())?;
+        if off + len > self.size {
+            return Err(EINVAL);
+        }
+        // On disk order: a little-endian CPU stores the words as they are.
+        let mut chunk = [0u32; 16];
+        for (chunk_no, part) in words.chunks(chunk.len()).enumerate() {
+            let bytes = if cfg!(target_endian = "little") {
+                part
+            } else {
+                for (dst, word) in chunk.iter_mut().zip(part) {
+                    *dst = word.to_le();
+                }
+                &chunk[..part.len()]
+            };
+            let at = off + chunk_no * chunk.len() * 4;
+            // SAFETY: as in `write`: `at..at + 4 * part.len()` lies inside
+            // `off..off + len`, checked above.
+            unsafe {
+                ffi_ext::rmpage_bh_store(
+                    self.bh.as_ptr(),
+                    at,
+                    bytes.as_ptr().cast(),
+                    part.len() * 4,
+                )
+            };
+        }
         Ok(())
     }
 
@@ -143,6 +194,14 @@ impl Drop for BufferHead {
         // SAFETY: we hold one reference (type invariant) and give it up.
         unsafe { ffi_ext::rmpage_brelse(self.bh.as_ptr()) };
     }
+}
+
+/// Byte offset and length of `count` 32-bit words from word `index`.
+fn word_span(index: usize, count: usize) -> Result<(usize, usize)> {
+    let off = index.checked_mul(4).ok_or(EINVAL)?;
+    let len = count.checked_mul(4).ok_or(EINVAL)?;
+    off.checked_add(len).ok_or(EINVAL)?;
+    Ok((off, len))
 }
 
 /// The `bh_result` of a `get_block` call: what the C buffer_head paths

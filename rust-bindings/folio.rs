@@ -8,7 +8,8 @@
 //! [`include/linux/highmem.h`](srctree/include/linux/highmem.h).
 
 use super::ffi_ext;
-use crate::mpage::write_plan::BufferState;
+use super::{fs::FileSystem, super_block::SuperBlock};
+use crate::mpage::{write_begin::PrepareState, write_plan::BufferState};
 use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 use kernel::{
     bindings,
@@ -212,6 +213,57 @@ impl LockedFolio {
     /// Unlocks the folio without changing its state.
     pub(crate) fn unlock(self) {
         drop(self);
+    }
+
+    /// Gives up the duty to unlock: the caller takes it.
+    pub(crate) fn into_raw(self) -> *mut bindings::folio {
+        let ptr = self.0.as_ptr();
+        core::mem::forget(self);
+        ptr
+    }
+
+    /// The folio's buffer_heads, of `blocksize` bytes each, from the one
+    /// of block `first` of the folio to the last; attached now if the folio
+    /// has none (`folio_create_buffers`). The walk to `first` is done in C,
+    /// a pointer chase per block: a large folio has hundreds of buffers, and
+    /// a small write wants one.
+    pub(crate) fn create_buffers(&self, blocksize: usize, first: usize) -> BufferRing<'_> {
+        let nblocks = self.size() / blocksize.max(1);
+        if first >= nblocks {
+            // SAFETY: an empty ring borrows nothing.
+            return unsafe { BufferRing::from_head(core::ptr::null_mut(), core::ptr::null_mut()) };
+        }
+        // SAFETY: the folio is locked (type invariant), so attaching
+        // buffers to it is ours to do; `blocksize` is the inode's, a power
+        // of two no larger than the folio, and `first` is one of its blocks.
+        let (head, start) = unsafe {
+            let head = ffi_ext::rmpage_folio_create_buffers(self.as_ptr(), blocksize as u32);
+            (head, ffi_ext::rmpage_bh_nth(head, first as u32))
+        };
+        // SAFETY: the folio stays locked while `self` is borrowed, and
+        // `start` is in its ring.
+        unsafe { BufferRing::from_head(head, start) }
+    }
+
+    /// Zeroes bytes `start..end` of a folio that is not uptodate: the parts
+    /// of new blocks a write does not cover. An uptodate folio is left
+    /// alone: readers that do not take the lock may be reading it.
+    pub(crate) fn zero_range(&mut self, start: usize, end: usize) {
+        let end = end.min(self.size());
+        if start >= end || self.is_uptodate() {
+            return;
+        }
+        // SAFETY: the folio is locked by us and `start < end <= size`.
+        unsafe { ffi_ext::rmpage_folio_zero_segment(self.as_ptr(), start, end) };
+    }
+
+    /// A write that prepared bytes `from..to` failed: the new blocks in
+    /// that range are zeroed where the folio is not uptodate and dirtied,
+    /// so that what the disk held before never reaches a reader
+    /// (`folio_zero_new_buffers`).
+    pub(crate) fn zero_new_buffers(&mut self, from: usize, to: usize) {
+        // SAFETY: the folio is locked by us.
+        unsafe { ffi_ext::folio_zero_new_buffers(self.as_ptr().cast(), from, to) };
     }
 }
 
@@ -446,17 +498,165 @@ impl Drop for WritebackFolio {
     }
 }
 
-/// The buffer_heads of a folio under the folio lock, as [`BufferState`]s.
+/// The ring of buffer_heads of a locked folio, one block each, in order.
 ///
 /// # Invariants
 ///
 /// `head` is the first buffer of a folio that stays locked for `'a`, and
 /// `next` the next buffer to visit in its ring (None once back at `head`).
-pub(crate) struct FolioBuffers<'a> {
+pub(crate) struct BufferRing<'a> {
     head: Option<NonNull<bindings::buffer_head>>,
     next: Option<NonNull<bindings::buffer_head>>,
     _folio: PhantomData<&'a ()>,
 }
+
+impl BufferRing<'_> {
+    /// The buffers of the ring that starts at `head` (NULL: a folio without
+    /// buffers), from `start` to the end of the ring.
+    ///
+    /// # Safety
+    ///
+    /// `head` is NULL or the first buffer of a folio that stays locked for
+    /// the returned lifetime, and `start` NULL or a buffer of its ring.
+    unsafe fn from_head<'a>(
+        head: *mut bindings::buffer_head,
+        start: *mut bindings::buffer_head,
+    ) -> BufferRing<'a> {
+        // INVARIANT: guaranteed by the caller.
+        BufferRing {
+            head: NonNull::new(head),
+            next: NonNull::new(start),
+            _folio: PhantomData,
+        }
+    }
+}
+
+impl<'a> Iterator for BufferRing<'a> {
+    type Item = FolioBuffer<'a>;
+
+    fn next(&mut self) -> Option<FolioBuffer<'a>> {
+        let bh = self.next?;
+        // SAFETY: the buffer belongs to the locked folio's ring (type
+        // invariant), which nobody changes while the folio is locked.
+        let after = unsafe { ffi_ext::rmpage_bh_next(bh.as_ptr()) };
+        self.next = NonNull::new(after).filter(|n| Some(*n) != self.head);
+        // INVARIANT: `bh` is in the ring of a folio locked for 'a.
+        Some(FolioBuffer {
+            bh,
+            _folio: PhantomData,
+        })
+    }
+}
+
+/// One buffer_head of a locked folio.
+///
+/// Its flags are atomic bits that others may test; its mapping fields are
+/// changed only under the folio lock, which the folio's owner holds.
+///
+/// # Invariants
+///
+/// `bh` is in the buffer ring of a folio that stays locked for `'a`.
+pub(crate) struct FolioBuffer<'a> {
+    bh: NonNull<bindings::buffer_head>,
+    _folio: PhantomData<&'a ()>,
+}
+
+impl FolioBuffer<'_> {
+    fn flags(&self) -> u32 {
+        // SAFETY: valid while the folio is locked (type invariant).
+        unsafe { ffi_ext::rmpage_bh_state(self.bh.as_ptr()) }
+    }
+
+    /// What writeback needs to know of the buffer.
+    pub(crate) fn writeback_state(&self) -> BufferState {
+        let state = self.flags();
+        let mapped = state & ffi_ext::RMPAGE_BH_MAPPED != 0;
+        // SAFETY: valid while the folio is locked (type invariant).
+        let pblk = unsafe { ffi_ext::rmpage_bh_blocknr(self.bh.as_ptr()) };
+        BufferState {
+            mapped,
+            dirty: state & ffi_ext::RMPAGE_BH_DIRTY != 0,
+            uptodate: state & ffi_ext::RMPAGE_BH_UPTODATE != 0,
+            boundary: state & ffi_ext::RMPAGE_BH_BOUNDARY != 0,
+            pblk: if mapped { pblk } else { 0 },
+        }
+    }
+
+    /// What `write_begin` needs to know of the buffer.
+    pub(crate) fn prepare_state(&self) -> PrepareState {
+        let state = self.flags();
+        PrepareState {
+            new: state & ffi_ext::RMPAGE_BH_NEW != 0,
+            uptodate: state & ffi_ext::RMPAGE_BH_UPTODATE != 0,
+        }
+    }
+
+    /// Whether the buffer knows its device block (`BH_Mapped`).
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.flags() & ffi_ext::RMPAGE_BH_MAPPED != 0
+    }
+
+    /// Maps the buffer to block `pblk` of the device of `sb`; `new`: the
+    /// block was allocated just now (`BH_New`); `boundary`: mapping the
+    /// next block needs a metadata read (`BH_Boundary`).
+    pub(crate) fn map<T: FileSystem, S>(
+        &mut self,
+        sb: &SuperBlock<T, S>,
+        pblk: u64,
+        new: bool,
+        boundary: bool,
+    ) {
+        // SAFETY: the folio is locked (type invariant), so nobody else maps
+        // its buffers; the size stays the block size it was created with.
+        unsafe {
+            let size = ffi_ext::rmpage_bh_size(self.bh.as_ptr());
+            ffi_ext::rmpage_bh_map(
+                self.bh.as_ptr(),
+                sb.as_ptr().cast(),
+                pblk,
+                size,
+                boundary,
+                new,
+            )
+        };
+    }
+
+    /// Forgets that the block is new.
+    pub(crate) fn clear_new(&mut self) {
+        // SAFETY: valid while the folio is locked (type invariant).
+        unsafe { ffi_ext::rmpage_bh_clear_new(self.bh.as_ptr()) };
+    }
+
+    /// Marks the buffer's bytes valid: they are the folio's, which are.
+    pub(crate) fn set_uptodate(&mut self) {
+        // SAFETY: valid while the folio is locked (type invariant).
+        unsafe { ffi_ext::rmpage_bh_set_uptodate(self.bh.as_ptr()) };
+    }
+
+    /// Marks the buffer (and its folio) dirty.
+    pub(crate) fn mark_dirty(&mut self) {
+        // SAFETY: valid while the folio is locked (type invariant).
+        unsafe { ffi_ext::mark_buffer_dirty(self.bh.as_ptr().cast()) };
+    }
+
+    /// Starts reading the block into the folio (the buffer is mapped and
+    /// not uptodate); [`FolioBuffer::wait_read`] waits for it.
+    pub(crate) fn start_read(&mut self) {
+        // SAFETY: valid while the folio is locked (type invariant); the
+        // read locks the buffer and fills it.
+        unsafe { ffi_ext::rmpage_bh_read_nowait(self.bh.as_ptr()) };
+    }
+
+    /// Waits for a read started by [`FolioBuffer::start_read`]: whether the
+    /// buffer is uptodate now.
+    pub(crate) fn wait_read(&self) -> bool {
+        // SAFETY: valid while the folio is locked (type invariant).
+        unsafe { ffi_ext::rmpage_bh_wait_uptodate(self.bh.as_ptr()) }
+    }
+}
+
+/// The buffer_heads of a folio under writeback, as [`BufferState`]s.
+pub(crate) struct FolioBuffers<'a>(BufferRing<'a>);
 
 impl FolioBuffers<'_> {
     /// The buffers of `folio`.
@@ -466,13 +666,10 @@ impl FolioBuffers<'_> {
     /// `folio` stays locked for the returned lifetime.
     pub(crate) unsafe fn of_locked<'a>(folio: *mut bindings::folio) -> FolioBuffers<'a> {
         // SAFETY: the folio is locked (caller's guarantee), so its buffer
-        // ring is stable.
-        let head = unsafe { ffi_ext::rmpage_folio_buffers(folio) };
-        // INVARIANT: `head` starts the ring of a folio locked for 'a.
-        FolioBuffers {
-            head: NonNull::new(head),
-            next: NonNull::new(head),
-            _folio: PhantomData,
+        // ring is stable, for 'a.
+        unsafe {
+            let head = ffi_ext::rmpage_folio_buffers(folio);
+            FolioBuffers(BufferRing::from_head(head, head))
         }
     }
 }
@@ -481,25 +678,7 @@ impl Iterator for FolioBuffers<'_> {
     type Item = BufferState;
 
     fn next(&mut self) -> Option<BufferState> {
-        let bh = self.next?;
-        // SAFETY: the buffer belongs to the locked folio's ring (type
-        // invariant), which nobody changes while the folio is locked.
-        let (state, pblk, after) = unsafe {
-            (
-                ffi_ext::rmpage_bh_state(bh.as_ptr()),
-                ffi_ext::rmpage_bh_blocknr(bh.as_ptr()),
-                ffi_ext::rmpage_bh_next(bh.as_ptr()),
-            )
-        };
-        self.next = NonNull::new(after).filter(|n| Some(*n) != self.head);
-        let mapped = state & ffi_ext::RMPAGE_BH_MAPPED != 0;
-        Some(BufferState {
-            mapped,
-            dirty: state & ffi_ext::RMPAGE_BH_DIRTY != 0,
-            uptodate: state & ffi_ext::RMPAGE_BH_UPTODATE != 0,
-            boundary: state & ffi_ext::RMPAGE_BH_BOUNDARY != 0,
-            pblk: if mapped { pblk } else { 0 },
-        })
+        self.0.next().map(|buffer| buffer.writeback_state())
     }
 }
 

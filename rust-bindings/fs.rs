@@ -9,13 +9,16 @@
 use super::{
     buffer_head::MapResult,
     ffi_ext,
-    folio::{ContentsGuard, Folio, ReadFolio, WritebackFolio},
+    folio::{ContentsGuard, Folio, FolioBuffer, LockedFolio, ReadFolio, WritebackFolio},
     inode::{free_inode_box, Inode, InodeParams},
     readahead::Readahead,
     super_block::{New, SuperBlock},
     writeback::Writeback,
 };
-use crate::mpage::mapping::{MapKind, Mapping};
+use crate::mpage::{
+    mapping::{MapKind, Mapping},
+    write_begin::{blocks_to_map, prepare_buffer, PrepareBuffer},
+};
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings,
@@ -259,6 +262,149 @@ unsafe extern "C" fn get_block<T: FileSystem>(
         }
         Ok(0)
     })
+}
+
+/// Prepares bytes `from..to` of a locked folio of `inode` for a write to
+/// copy into: fs/buffer.c's `__block_write_begin_int`, but the blocks of the
+/// range are mapped (allocated) a run at a time, where the C helper asks
+/// `get_block` for one block at a time, and only the buffers of the range
+/// are visited, where the C helper walks every buffer of the folio (a large
+/// folio has hundreds). The decisions are [`crate::mpage::write_begin`]'s.
+/// On failure, new blocks in the range are zeroed and dirtied, so that a
+/// stale block never reaches a reader.
+fn prepare_write<T: FileSystem>(
+    inode: &Inode<T>,
+    folio: &mut LockedFolio,
+    from: usize,
+    to: usize,
+) -> Result {
+    let res = prepare_buffers(inode, folio, &(from..to));
+    let res = res.map(|zero| {
+        for range in zero.into_iter().flatten() {
+            folio.zero_range(range.start, range.end);
+        }
+    });
+    if res.is_err() {
+        folio.zero_new_buffers(from, to);
+    }
+    res
+}
+
+/// Byte ranges of a folio to zero around a write: the head of its first
+/// block and the tail of its last, the only blocks a write can cover in
+/// part (one block covered in part at both ends holds both).
+type ZeroAround = [Option<core::ops::Range<usize>>; 2];
+
+/// The buffers of `folio` that `write` touches, one by one: maps those not
+/// mapped (one mapper call per run of blocks, allocating holes), then does
+/// what [`prepare_buffer`] decides; waits for the reads it started. Returns
+/// what the caller zeroes once the buffers are released.
+fn prepare_buffers<T: FileSystem>(
+    inode: &Inode<T>,
+    folio: &LockedFolio,
+    write: &core::ops::Range<usize>,
+) -> Result<ZeroAround> {
+    let blkbits = inode.blkbits();
+    let blocksize = 1usize << blkbits;
+    let first = write.start >> blkbits;
+    let count = (write.end.div_ceil(blocksize) - first).max(1);
+    let folio_uptodate = folio.is_uptodate();
+    let mut run: Option<Mapping> = None;
+    let mut zero: ZeroAround = Default::default();
+    let mut reads: [Option<FolioBuffer<'_>>; 2] = [None, None];
+    let mut res = Ok(());
+    let buffers = folio.create_buffers(blocksize, first).take(count);
+    for (index, mut buffer) in (first..).zip(buffers) {
+        let start = index << blkbits;
+        // A BH_New left by an earlier write that failed says nothing now.
+        buffer.clear_new();
+        if !buffer.is_mapped() {
+            let lblk = (folio.pos() >> blkbits) + index as u64;
+            let mapping = match run {
+                Some(mapping) if mapping.covers(lblk) => mapping,
+                _ => {
+                    let max = blocks_to_map(start, write, blkbits);
+                    *run.insert(map_for_write(inode, lblk, max)?)
+                }
+            };
+            map_buffer(&mut buffer, inode.super_block(), &mapping, lblk)?;
+        }
+        let block = start..start + blocksize;
+        match prepare_buffer(block, write, folio_uptodate, buffer.prepare_state()) {
+            PrepareBuffer::Keep => {}
+            PrepareBuffer::MarkUptodate => buffer.set_uptodate(),
+            PrepareBuffer::CommitNew => {
+                buffer.clear_new();
+                buffer.set_uptodate();
+                buffer.mark_dirty();
+            }
+            PrepareBuffer::ZeroAround { head, tail } => {
+                let ranges = [head, tail].into_iter().filter(|r| !r.is_empty());
+                for (slot, range) in zero.iter_mut().filter(|s| s.is_none()).zip(ranges) {
+                    *slot = Some(range);
+                }
+            }
+            PrepareBuffer::Read => {
+                buffer.start_read();
+                match reads.iter_mut().find(|slot| slot.is_none()) {
+                    Some(slot) => *slot = Some(buffer),
+                    None if !buffer.wait_read() => res = Err(EIO),
+                    None => {}
+                }
+            }
+        }
+    }
+    for buffer in reads.iter().flatten() {
+        if !buffer.wait_read() {
+            res = Err(EIO);
+        }
+    }
+    res.map(|()| zero)
+}
+
+/// Maps `buffer`, the buffer of logical block `lblk`, as `mapping` says.
+fn map_buffer<T: FileSystem>(
+    buffer: &mut FolioBuffer<'_>,
+    sb: &SuperBlock<T>,
+    mapping: &Mapping,
+    lblk: u64,
+) -> Result {
+    let MapKind::Mapped { pblk, boundary } = mapping.kind else {
+        return Err(EIO);
+    };
+    let last = lblk == mapping.lblk + mapping.len - 1;
+    buffer.map(
+        sb,
+        pblk + (lblk - mapping.lblk),
+        mapping.new,
+        boundary && last,
+    );
+    Ok(())
+}
+
+/// Maps (allocating) up to `max` blocks from `lblk` for a write.
+fn map_for_write<T: FileSystem>(inode: &Inode<T>, lblk: u64, max: u64) -> Result<Mapping> {
+    let mut mapping = T::map_blocks(inode, lblk, max, true)?;
+    if mapping.len > max {
+        // The boundary is past what we asked for.
+        mapping.len = max;
+        if let MapKind::Mapped { boundary, .. } = &mut mapping.kind {
+            *boundary = false;
+        }
+    }
+    match mapping.kind {
+        MapKind::Mapped { pblk, .. } if mapping.len > 0 && mapping.lblk == lblk => {
+            if mapping.new {
+                // As get_block does: stale cached copies of these blocks
+                // (an indirect block freed a moment ago) must not be
+                // written over the new data later (mpage pitfall 12).
+                inode.super_block().bdev().clean_aliases(pblk, mapping.len);
+            }
+            Ok(mapping)
+        }
+        // Mapping with `create` allocates: anything else is the mapper's bug.
+        _ => Err(EIO),
+    }
 }
 
 /// The lock that keeps a directory's page cache still while lookup and
@@ -649,33 +795,29 @@ impl<T: FileSystem> Tables<T> {
             Ok(folio) => folio.cast(),
             Err(e) => return e.to_errno(),
         };
-        // SAFETY: `folio` is locked and referenced, and holds `pos`.
-        let len = unsafe {
-            let end =
-                ffi_ext::rmpage_folio_pos(folio) as u64 + ffi_ext::rmpage_folio_size(folio) as u64;
-            len.min((end - pos as u64) as c_uint)
-        };
-        // SAFETY: the folio is locked; the buffer_head helper maps (and
-        // allocates) the blocks of the range through our get_block, reading
-        // the parts of partial blocks the write does not cover.
-        let ret =
-            unsafe { ffi_ext::__block_write_begin(folio.cast(), pos, len, Some(get_block::<T>)) };
-        if ret == 0 {
-            // SAFETY: the caller takes the locked, referenced folio.
-            unsafe { *foliop = folio };
-        } else {
-            // SAFETY: the folio is ours (locked and referenced) to give back.
-            unsafe {
-                bindings::folio_unlock(folio);
-                ffi_ext::rmpage_folio_put(folio);
+        // SAFETY: the mapping's host is one of our inodes, pinned by the
+        // caller for the call.
+        let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+        // SAFETY: write_begin_get_folio returned the folio locked and
+        // referenced; the lock is ours until we hand the folio over.
+        let mut locked = unsafe { LockedFolio::from_raw(folio) };
+        let from = (pos as u64 - locked.pos()) as usize;
+        let len = (len as usize).min(locked.size() - from);
+        match prepare_write(inode, &mut locked, from, from + len) {
+            Ok(()) => {
+                // SAFETY: the caller takes the locked, referenced folio.
+                unsafe { *foliop = locked.into_raw() };
+                0
+            }
+            Err(e) => {
+                drop(locked);
+                // SAFETY: the reference write_begin_get_folio took is ours
+                // to give back; the folio is unlocked and not used again.
+                unsafe { ffi_ext::rmpage_folio_put(folio) };
+                T::write_failed(inode, pos as u64 + len as u64);
+                e.to_errno()
             }
         }
-        if ret < 0 {
-            // SAFETY: the mapping's host is one of our inodes.
-            let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
-            T::write_failed(inode, pos as u64 + u64::from(len));
-        }
-        ret
     }
 
     /// # Safety

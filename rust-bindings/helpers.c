@@ -266,7 +266,8 @@ unsigned int rmpage_bh_state(struct buffer_head *bh)
 	return (buffer_mapped(bh) ? RMPAGE_BH_MAPPED : 0) |
 	       (buffer_dirty(bh) ? RMPAGE_BH_DIRTY : 0) |
 	       (buffer_uptodate(bh) ? RMPAGE_BH_UPTODATE : 0) |
-	       (buffer_boundary(bh) ? RMPAGE_BH_BOUNDARY : 0);
+	       (buffer_boundary(bh) ? RMPAGE_BH_BOUNDARY : 0) |
+	       (buffer_new(bh) ? RMPAGE_BH_NEW : 0);
 }
 
 /*
@@ -395,4 +396,34 @@ struct folio *rmpage_write_begin_get_folio(const struct kiocb *iocb,
 					   struct address_space *mapping, u64 index, size_t len)
 {
 	return write_begin_get_folio(iocb, mapping, index, len);
+}
+
+/* write_begin's buffers (see rust-bindings/fs.rs, prepare_write) */
+struct buffer_head *rmpage_folio_create_buffers(struct folio *folio, unsigned int blocksize)
+{
+	struct buffer_head *head = folio_buffers(folio);
+
+	return head ? head : create_empty_buffers(folio, blocksize, 0);
+}
+
+/* The n-th buffer of a folio's ring (the caller keeps n below its count). */
+struct buffer_head *rmpage_bh_nth(struct buffer_head *head, unsigned int n)
+{
+	while (n--)
+		head = head->b_this_page;
+	return head;
+}
+
+void rmpage_bh_clear_new(struct buffer_head *bh)
+{
+	if (buffer_new(bh))
+		clear_buffer_new(bh);
+}
+void rmpage_bh_set_uptodate(struct buffer_head *bh) { set_buffer_uptodate(bh); }
+void rmpage_bh_read_nowait(struct buffer_head *bh) { bh_read_nowait(bh, 0); }
+
+bool rmpage_bh_wait_uptodate(struct buffer_head *bh)
+{
+	wait_on_buffer(bh);
+	return buffer_uptodate(bh);
 }

@@ -90,6 +90,7 @@ struct iattr;
 #define RMPAGE_BH_DIRTY 2u
 #define RMPAGE_BH_UPTODATE 4u
 #define RMPAGE_BH_BOUNDARY 8u
+#define RMPAGE_BH_NEW 16u
 void rmpage_folio_start_writeback(struct folio *folio);
 bool rmpage_folio_test_writeback(struct folio *folio);
 void rmpage_folio_set_mapping_error(struct folio *folio, int err);
@@ -128,5 +129,11 @@ struct address_space;
 struct folio *rmpage_write_begin_get_folio(const struct kiocb *iocb,
 					   struct address_space *mapping, u64 index, size_t len);
 void rmpage_forget_block(struct super_block *sb, sector_t block);
+struct buffer_head *rmpage_folio_create_buffers(struct folio *folio, unsigned int blocksize);
+struct buffer_head *rmpage_bh_nth(struct buffer_head *head, unsigned int n);
+void rmpage_bh_clear_new(struct buffer_head *bh);
+void rmpage_bh_set_uptodate(struct buffer_head *bh);
+void rmpage_bh_read_nowait(struct buffer_head *bh);
+bool rmpage_bh_wait_uptodate(struct buffer_head *bh);
 
 #endif

@@ -171,47 +171,45 @@ impl Allocator {
         max: u32,
     ) -> core::result::Result<Option<(u64, u64)>, AllocError> {
         let nbits = balloc::blocks_in_group(&self.fs, group);
-        let (bh, mut bitmap) = self.read_bitmap(sb, &state.desc)?;
+        let bh = sb.bread(u64::from(state.desc.block_bitmap))?;
         // Once per group and mount: after that, the bitmap and the
         // descriptor change only here, together.
         if !state.checked {
+            let bitmap = read_bytes(&bh, 0, nbits.div_ceil(8) as usize)?;
             self.check_bitmap(group, &state.desc, &bitmap, nbits)?;
             state.checked = true;
         }
-        let desc = &mut state.desc;
-        let Some((bit, len)) = balloc::find_free_run(&bitmap, nbits, goal_bit, max) else {
-            return Ok(None);
+        // Most allocations are a sequential writer's, whose goal is free:
+        // look there before copying the whole bitmap out of its buffer.
+        let (first_byte, window_len) = balloc::goal_window(goal_bit, nbits);
+        let mut window = [0u8; balloc::GOAL_WINDOW_BYTES];
+        let window = window.get_mut(..window_len).ok_or(EINVAL)?;
+        bh.read(first_byte as usize, window)?;
+        let (bit, len) = match balloc::run_at_goal(window, first_byte, nbits, goal_bit, max) {
+            Some(len) => (goal_bit, len),
+            None => {
+                let bitmap = read_bytes(&bh, 0, nbits.div_ceil(8) as usize)?;
+                match balloc::find_free_run(&bitmap, nbits, goal_bit, max) {
+                    Some(run) => run,
+                    None => return Ok(None),
+                }
+            }
         };
+        let desc = &mut state.desc;
         let len = len.min(u32::from(desc.free_blocks));
         let first = balloc::group_first_block(&self.fs, group) + u64::from(bit);
         if balloc::metadata_overlap(&self.fs, group, desc, first, u64::from(len)) {
             // The bitmap says metadata is free: never hand it out.
             return Err(AllocError::Corrupt(Corrupt::BlockPointer(first)));
         }
-        let desc_bh = self.prepare_change(sb, group)?;
-        balloc::set_bits(&mut bitmap, bit, len)
-            .map_err(|b| AllocError::Corrupt(Corrupt::BlockPointer(u64::from(b))))?;
         let change = Change {
             group,
             bit,
             len,
             delta: -i64::from(len),
         };
-        self.commit_change(&bh, &bitmap, &desc_bh, desc, change)?;
+        self.change_bits(sb, &bh, desc, change, balloc::set_bits)?;
         Ok(Some((first, u64::from(len))))
-    }
-
-    /// The buffer of `desc`'s block bitmap, and a copy of its bytes to work
-    /// on.
-    fn read_bitmap<T: FileSystem, S>(
-        &self,
-        sb: &VfsSuperBlock<T, S>,
-        desc: &GroupDesc,
-    ) -> Result<(BufferHead, KVec<u8>)> {
-        let bh = sb.bread(u64::from(desc.block_bitmap))?;
-        let mut bitmap = KVec::from_elem(0u8, self.fs.block_size() as usize, GFP_KERNEL)?;
-        bh.read(0, &mut bitmap)?;
-        Ok((bh, bitmap))
     }
 
     /// Checks a group's bitmap against what its descriptor says before
@@ -258,69 +256,78 @@ impl Allocator {
             if balloc::metadata_overlap(&self.fs, group, desc, block, u64::from(len)) {
                 return Err(AllocError::Corrupt(Corrupt::BlockPointer(block)));
             }
-            let (bh, mut bitmap) = self.read_bitmap(sb, desc)?;
-            let desc_bh = self.prepare_change(sb, group)?;
-            balloc::clear_bits(&mut bitmap, bit, len)
-                .map_err(|b| AllocError::Corrupt(Corrupt::BlockPointer(u64::from(b))))?;
+            let bh = sb.bread(u64::from(desc.block_bitmap))?;
             let change = Change {
                 group,
                 bit,
                 len,
                 delta: i64::from(len),
             };
-            self.commit_change(&bh, &bitmap, &desc_bh, desc, change)?;
+            self.change_bits(sb, &bh, desc, change, balloc::clear_bits)?;
             block += u64::from(len);
         }
         Ok(())
     }
 
-    /// Gets what changing `group`'s bitmap needs and can fail to get (its
-    /// descriptor's buffer, room on the dirty list) before anything is
-    /// changed: a change is made whole or not at all, so the bitmap and the
-    /// counts never disagree because memory or a read failed half-way.
-    fn prepare_change<T: FileSystem, S>(
+    /// Changes `group`'s bitmap (`flip` sets or clears the bits of
+    /// `change`), with the group's lock held; moves the blocks into (or out
+    /// of) the free counts of the group and of the file system, writes the
+    /// group's descriptor, and notes both blocks for fsync. Only the bytes
+    /// that hold the changed bits are copied out of the bitmap and back.
+    ///
+    /// What can fail (reading the descriptor's block, room on the dirty
+    /// list, a bit that is already as `flip` would make it) fails before
+    /// anything is changed: the bitmap and the counts never disagree
+    /// because memory or a read failed half-way.
+    fn change_bits<T: FileSystem, S>(
         &self,
         sb: &VfsSuperBlock<T, S>,
-        group: u32,
-    ) -> Result<BufferHead> {
-        let (blk, _) = self.fs.desc_location(group);
-        let desc_bh = sb.bread(blk)?;
-        self.mount.lock().dirty.reserve(2, GFP_KERNEL)?;
-        Ok(desc_bh)
-    }
-
-    /// Makes a change prepared with [`Allocator::prepare_change`], with the
-    /// group's lock held: writes the bitmap bytes that hold the changed
-    /// bits, moves the blocks into (or out of) the free counts of the group
-    /// and of the file system, writes the group's descriptor, and notes both
-    /// blocks for fsync.
-    fn commit_change(
-        &self,
         bitmap_bh: &BufferHead,
-        bitmap: &[u8],
-        desc_bh: &BufferHead,
         desc: &mut GroupDesc,
         change: Change,
-    ) -> Result {
-        let from = (change.bit / 8) as usize;
-        let to = (change.bit + change.len).div_ceil(8) as usize;
-        bitmap_bh.write(from, bitmap.get(from..to).ok_or(EINVAL)?)?;
-        bitmap_bh.mark_dirty();
-        desc.free_blocks =
+        flip: fn(&mut [u8], u32, u32) -> core::result::Result<(), u32>,
+    ) -> core::result::Result<(), AllocError> {
+        let (desc_block, desc_off) = self.fs.desc_location(change.group);
+        let desc_bh = sb.bread(desc_block)?;
+        self.mount
+            .lock()
+            .dirty
+            .reserve(2, GFP_KERNEL)
+            .map_err(Error::from)?;
+        let (from, to) = balloc::byte_span(change.bit, change.len);
+        let mut bytes = read_bytes(bitmap_bh, from as usize, (to - from) as usize)?;
+        flip(&mut bytes, change.bit - from * 8, change.len).map_err(|bit| {
+            let block =
+                balloc::group_first_block(&self.fs, change.group) + u64::from(from * 8 + bit);
+            AllocError::Corrupt(Corrupt::BlockPointer(block))
+        })?;
+        let mut changed = *desc;
+        changed.free_blocks =
             (i64::from(desc.free_blocks) + change.delta).clamp(0, i64::from(u16::MAX)) as u16;
-        let (desc_block, off) = self.fs.desc_location(change.group);
         let mut raw = [0u8; DESC_SIZE];
-        desc_bh.read(off, &mut raw)?;
-        desc.store_counts(&mut raw).map_err(|_| EIO)?;
-        desc_bh.write(off, &raw)?;
+        desc_bh.read(desc_off, &mut raw)?;
+        changed.store_counts(&mut raw).map_err(|_| EIO)?;
+        // Both writes are in bounds (checked by the reads above).
+        bitmap_bh.write(from as usize, &bytes)?;
+        bitmap_bh.mark_dirty();
+        desc_bh.write(desc_off, &raw)?;
         desc_bh.mark_dirty();
+        *desc = changed;
         let mut mount = self.mount.lock();
         mount.fs.free_blocks =
             (i64::from(mount.fs.free_blocks) + change.delta).clamp(0, i64::from(u32::MAX)) as u32;
         // Room for both was reserved: these cannot fail.
         mount.note_dirty(u64::from(desc.block_bitmap))?;
-        mount.note_dirty(desc_block)
+        mount.note_dirty(desc_block)?;
+        Ok(())
     }
+}
+
+/// A copy of bytes `from..from + len` of a bitmap's buffer.
+fn read_bytes(bh: &BufferHead, from: usize, len: usize) -> Result<KVec<u8>> {
+    let mut bytes = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+    bh.read(from, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// One change of a group's bitmap: bits `bit..bit + len`, and what it does

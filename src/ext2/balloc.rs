@@ -117,6 +117,50 @@ pub(crate) fn find_free_run(bitmap: &[u8], nbits: u32, goal: u32, max: u32) -> O
     Some((start, free_run_len(bitmap, nbits, start, max)))
 }
 
+/// Bytes of a bitmap an allocation looks at from its goal before it reads
+/// the whole bitmap: 1024 blocks, more than one mapper call asks for.
+pub(crate) const GOAL_WINDOW_BYTES: usize = 128;
+
+/// The bytes of a bitmap of `nbits` bits to look at first for an allocation
+/// at `goal`: `(first byte, length)`, from the goal's byte on, at most
+/// [`GOAL_WINDOW_BYTES`]. A sequential writer's goal is free and the run it
+/// wants starts there: the allocator then reads these bytes and not the
+/// whole bitmap (ext2 tests bits in place in the buffer).
+pub(crate) fn goal_window(goal: u32, nbits: u32) -> (u32, usize) {
+    let first = goal / 8;
+    let end = nbits.div_ceil(8);
+    (
+        first,
+        (end.saturating_sub(first) as usize).min(GOAL_WINDOW_BYTES),
+    )
+}
+
+/// The free run at `goal`, if the goal is free, within `window`: the bytes
+/// of a bitmap of `nbits` bits from byte `first_byte` on, as
+/// [`goal_window`] chose them. Returns its length, at most `max` and never
+/// past the window or `nbits`; `None` if the goal is taken, lies outside
+/// the window, or `max` is 0.
+pub(crate) fn run_at_goal(
+    window: &[u8],
+    first_byte: u32,
+    nbits: u32,
+    goal: u32,
+    max: u32,
+) -> Option<u32> {
+    let first_bit = first_byte.checked_mul(8)?;
+    let nbits = usable_bits(window, nbits.checked_sub(first_bit)?);
+    let start = goal.checked_sub(first_bit).filter(|&bit| bit < nbits)?;
+    Some(free_run_len(window, nbits, start, max)).filter(|&len| len > 0)
+}
+
+/// The bytes that hold bits `start..start + len`: `(first, end)`.
+pub(crate) fn byte_span(start: u32, len: u32) -> (u32, u32) {
+    (
+        start / 8,
+        ((u64::from(start) + u64::from(len)).div_ceil(8)) as u32,
+    )
+}
+
 /// The bits `start..start + len`, as bit indices, if they all lie within
 /// `bitmap`; else the first that does not.
 fn bit_range(bitmap: &[u8], start: u32, len: u32) -> Result<core::ops::Range<u32>, u32> {

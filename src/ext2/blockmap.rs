@@ -62,8 +62,10 @@ pub(crate) struct Allocated {
     pub(crate) blocks: u64,
 }
 
-/// Pointers copied at a time: 256 bytes of stack.
-const CHUNK: usize = 64;
+/// Pointers copied at a time: 64 bytes of stack, which the compiler clears
+/// with a few stores. A larger buffer is cleared with `memset` on every
+/// call, and most calls map one block (write_begin's, a random write's).
+const CHUNK: usize = 16;
 
 /// A chunk of zero pointers, to clear a chunk of an array with.
 const ZEROES: [u32; CHUNK] = [0; CHUNK];

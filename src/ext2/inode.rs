@@ -81,31 +81,19 @@ impl MapStore for InodeStore<'_> {
     }
 
     fn read_ptrs(&self, blk: u64, start: usize, out: &mut [u32]) -> Result {
-        let bh = self.sb().bread(blk)?;
-        let mut bytes = [0u8; 256];
-        let mut done = 0;
-        while done < out.len() {
-            let n = (out.len() - done).min(bytes.len() / 4);
-            bh.read((start + done) * 4, &mut bytes[..n * 4])?;
-            for (i, ptr) in out[done..done + n].iter_mut().enumerate() {
-                let b = &bytes[i * 4..i * 4 + 4];
-                *ptr = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
-            done += n;
-        }
-        Ok(())
+        self.sb().bread(blk)?.read_le32s(start, out)
     }
 
     fn write_ptrs(&self, blk: u64, start: usize, ptrs: &[u32]) -> Result {
         let bh = self.sb().bread(blk)?;
-        store_ptrs(&bh, start, ptrs)?;
+        bh.write_le32s(start, ptrs)?;
         bh.mark_dirty_for(self.inode.metadata_buffers());
         Ok(())
     }
 
     fn new_indirect(&self, blk: u64, start: usize, ptrs: &[u32]) -> Result {
         let bh = self.sb().new_block(blk)?;
-        store_ptrs(&bh, start, ptrs)?;
+        bh.write_le32s(start, ptrs)?;
         bh.mark_dirty_for(self.inode.metadata_buffers());
         Ok(())
     }
@@ -132,23 +120,6 @@ impl MapStore for InodeStore<'_> {
             .free(self.sb(), first, count)
             .map_err(|e| self.alloc_error(e))
     }
-}
-
-/// Stores little-endian pointers into a buffer from pointer index `start`.
-fn store_ptrs(
-    bh: &crate::rust_bindings::buffer_head::BufferHead,
-    start: usize,
-    ptrs: &[u32],
-) -> Result {
-    let mut bytes = [0u8; 256];
-    for (chunk_no, chunk) in ptrs.chunks(bytes.len() / 4).enumerate() {
-        for (i, p) in chunk.iter().enumerate() {
-            bytes[i * 4..i * 4 + 4].copy_from_slice(&p.to_le_bytes());
-        }
-        let at = (start + chunk_no * (bytes.len() / 4)) * 4;
-        bh.write(at, &bytes[..chunk.len() * 4])?;
-    }
-    Ok(())
 }
 
 /// Maps (and with `create`, allocates) blocks of `inode`: the one mapper

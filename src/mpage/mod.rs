@@ -17,6 +17,7 @@ pub(crate) mod mapping;
 pub(crate) mod plan;
 pub(crate) mod stats;
 pub(crate) mod write;
+pub(crate) mod write_begin;
 pub(crate) mod write_plan;
 
 pub(crate) use engine::Mapper;

@@ -6,9 +6,9 @@
 //! ext2_free_blocks, ext2_bg_has_super, ext2_valid_block_bitmap).
 
 use crate::ext2::balloc::{
-    blocks_in_group, clear_bits, count_free, find_free_run, first_free_metadata, gdt_blocks,
-    group_first_block, group_has_super, group_of, group_order, metadata_overlap, metadata_runs,
-    set_bits,
+    blocks_in_group, byte_span, clear_bits, count_free, find_free_run, first_free_metadata,
+    gdt_blocks, goal_window, group_first_block, group_has_super, group_of, group_order,
+    metadata_overlap, metadata_runs, run_at_goal, set_bits, GOAL_WINDOW_BYTES,
 };
 use crate::ext2::format::{GroupDesc, SuperBlock, RO_COMPAT_SPARSE_SUPER};
 use crate::format_tests::SbImage;
@@ -26,6 +26,75 @@ fn bitmap_with_free(nbits: u32, free: &[(u32, u32)]) -> Vec<u8> {
 /// Whether `bit` is set, read independently of the code under test.
 fn is_set(b: &[u8], bit: u32) -> bool {
     b[(bit / 8) as usize] >> (bit % 8) & 1 == 1
+}
+
+// ---------------------------------------------------------------------------
+// The goal window: what the allocator reads first
+
+/// The window `goal_window` chooses, copied out of `bitmap` as the kernel
+/// side copies it out of the buffer.
+fn window_of(bitmap: &[u8], goal: u32, nbits: u32) -> (u32, Vec<u8>) {
+    let (first, len) = goal_window(goal, nbits);
+    (first, bitmap[first as usize..first as usize + len].to_vec())
+}
+
+#[test]
+fn a_free_goal_gives_the_run_the_whole_bitmap_gives() {
+    // Whenever the goal is free, the window's answer is find_free_run's,
+    // cut only at the window's end.
+    let b = bitmap_with_free(32768, &[(10, 20), (1000, 1100), (5000, 30000)]);
+    for goal in [10, 13, 19, 1000, 1050, 5000, 5001, 6000, 29990] {
+        for max in [1, 7, 64, 256, 1000] {
+            let (first, window) = window_of(&b, goal, 32768);
+            let len = run_at_goal(&window, first, 32768, goal, max).unwrap();
+            let (bit, whole_len) = find_free_run(&b, 32768, goal, max).unwrap();
+            assert_eq!(bit, goal);
+            let window_end = first * 8 + window.len() as u32 * 8;
+            assert_eq!(
+                len,
+                whole_len.min(window_end - goal),
+                "goal {goal} max {max}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_taken_goal_leaves_the_choice_to_the_whole_bitmap() {
+    let b = bitmap_with_free(4096, &[(40, 41), (80, 88)]);
+    let (first, window) = window_of(&b, 10, 4096);
+    assert_eq!(run_at_goal(&window, first, 4096, 10, 8), None);
+    assert_eq!(run_at_goal(&window, first, 4096, 40, 0), None);
+}
+
+#[test]
+fn the_window_stops_at_the_groups_last_bit() {
+    // A last group of 1000 blocks: bits from 1000 on are padding, marked
+    // free or not; no run reaches them.
+    let mut b = bitmap_with_free(1024, &[(990, 1024)]);
+    b[127] = 0;
+    let (first, window) = window_of(&b, 990, 1000);
+    assert_eq!((first, window.len()), (123, 2));
+    assert_eq!(run_at_goal(&window, first, 1000, 990, 64), Some(10));
+    // A goal at or past the end, or before the window, finds nothing.
+    assert_eq!(goal_window(1000, 1000).1, 0);
+    assert_eq!(run_at_goal(&[], 125, 1000, 1000, 8), None);
+    assert_eq!(run_at_goal(&window, first, 1000, 900, 8), None);
+}
+
+#[test]
+fn the_window_is_bounded() {
+    assert_eq!(goal_window(0, 32768), (0, GOAL_WINDOW_BYTES));
+    assert_eq!(goal_window(8 * 4090 + 3, 32768), (4090, 6));
+}
+
+#[test]
+fn byte_spans_cover_exactly_the_changed_bits() {
+    assert_eq!(byte_span(0, 1), (0, 1));
+    assert_eq!(byte_span(7, 2), (0, 2));
+    assert_eq!(byte_span(8, 8), (1, 2));
+    assert_eq!(byte_span(13, 100), (1, 15));
+    assert_eq!(byte_span(32760, 8), (4095, 4096));
 }
 
 // ---------------------------------------------------------------------------

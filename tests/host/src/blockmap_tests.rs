@@ -923,15 +923,15 @@ fn failed_data_pointer_writes_keep_what_was_linked() {
     ib[12] = 1000;
     d.ind(1000, 0, &[]);
     d.st.borrow_mut().writes_ok = Some(2);
-    // 200 pointers: 4 chunks; the first two go in.
+    // 200 pointers: 13 chunks of 16; the first two go in.
     let a = allocate(&d.fs, &mut ib, &d, 12, 200, &d.goal()).unwrap();
-    assert_eq!(a.mapping, fresh(12, 128, 1001, false));
-    assert_eq!(a.blocks, 128);
+    assert_eq!(a.mapping, fresh(12, 32, 1001, false));
+    assert_eq!(a.blocks, 32);
     check_consistent(&d, &ib);
     // The rest meets the error.
-    let a = allocate(&d.fs, &mut ib, &d, 12 + 128, 72, &d.goal());
+    let a = allocate(&d.fs, &mut ib, &d, 12 + 32, 168, &d.goal());
     assert_eq!(a, Err(Error::Io(0)));
-    assert_eq!(check_consistent(&d, &ib).len(), 128);
+    assert_eq!(check_consistent(&d, &ib).len(), 32);
 }
 
 #[test]

@@ -15,6 +15,8 @@
 mod mapping;
 #[path = "../../../src/mpage/plan.rs"]
 mod plan;
+#[path = "../../../src/mpage/write_begin.rs"]
+mod write_begin;
 #[path = "../../../src/mpage/write_plan.rs"]
 mod write_plan;
 
@@ -27,7 +29,7 @@ mod format;
 
 /// `src/mpage/`, as the kernel crate names it.
 mod mpage {
-    pub(crate) use super::{mapping, plan, write_plan};
+    pub(crate) use super::{mapping, plan, write_begin, write_plan};
 }
 
 /// `src/ext2/`, as the kernel crate names it.
@@ -40,6 +42,9 @@ mod plan_tests;
 
 #[cfg(test)]
 mod write_plan_tests;
+
+#[cfg(test)]
+mod write_begin_tests;
 
 #[cfg(test)]
 mod format_tests;
