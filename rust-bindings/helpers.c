@@ -427,3 +427,13 @@ bool rmpage_bh_wait_uptodate(struct buffer_head *bh)
 	wait_on_buffer(bh);
 	return buffer_uptodate(bh);
 }
+
+/* fs/ext2's ext2_has_free_blocks, past its count check (see cred.rs). */
+bool rmpage_may_use_reserved_blocks(u32 resuid, u32 resgid)
+{
+	kgid_t gid = make_kgid(&init_user_ns, resgid);
+
+	return capable(CAP_SYS_RESOURCE) ||
+	       uid_eq(make_kuid(&init_user_ns, resuid), current_fsuid()) ||
+	       (!gid_eq(gid, GLOBAL_ROOT_GID) && in_group_p(gid));
+}

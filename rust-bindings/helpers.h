@@ -130,6 +130,7 @@ struct folio *rmpage_write_begin_get_folio(const struct kiocb *iocb,
 					   struct address_space *mapping, u64 index, size_t len);
 void rmpage_forget_block(struct super_block *sb, sector_t block);
 struct buffer_head *rmpage_folio_create_buffers(struct folio *folio, unsigned int blocksize);
+bool rmpage_may_use_reserved_blocks(u32 resuid, u32 resgid);
 struct buffer_head *rmpage_bh_nth(struct buffer_head *head, unsigned int n);
 void rmpage_bh_clear_new(struct buffer_head *bh);
 void rmpage_bh_set_uptodate(struct buffer_head *bh);

@@ -12,6 +12,7 @@
 
 pub(crate) mod bio;
 pub(crate) mod buffer_head;
+pub(crate) mod cred;
 pub(crate) mod debugfs;
 pub(crate) mod folio;
 pub(crate) mod fs;

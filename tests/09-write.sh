@@ -32,8 +32,11 @@ fault_cfg=${configs[0]}
 has rust && fault_cfg=rust
 
 # The plan: per block size, 7 checks per configuration, 1 more for rust
-# (2 more at 4 KiB, 2 more at 1 KiB) and 1 for c; then 15 fault checks.
-plan=15
+# (2 more at 4 KiB, 2 more at 1 KiB) and 1 for c; then 15 fault checks,
+# and 2 on the blocks reserved for root per configuration they run on.
+reserved_cfgs=$fault_cfg
+[ "$fault_cfg" != ext2 ] && has ext2 && reserved_cfgs="$fault_cfg ext2"
+plan=$((15 + 2 * $(wc -w <<< "$reserved_cfgs")))
 for bs in 1024 2048 4096; do
 	plan=$((plan + 7 * ${#configs[@]}))
 	has rust && plan=$((plan + 1 + (bs == 4096 ? 2 : 0) + (bs == 1024 ? 2 : 0)))
@@ -236,6 +239,39 @@ umount "$mnt"
 losetup -d "$dev"
 ktap_check "full disk: e2fsck -fn is clean after filling, truncating and refilling" rm_fsck "$img"
 rm -f "$img"
+
+# 1b. The blocks reserved for root (mke2fs -m 10): a user's appends stop
+# with ENOSPC while the reserve is still free (give or take the indirect
+# block an append may take with its data), as the C ext2's do; root's go on
+# into it.
+reserved_blocks() {
+	local cfg=$1 name rsrc reserved uerr un ufree rerr rn rfree
+	name=$(cfg_name "$cfg")
+	rsrc=$WORK/reserved-src
+	rm -rf "$rsrc"
+	mkdir -p "$rsrc"
+	: > "$rsrc/user"
+	: > "$rsrc/root"
+	chown 1000:1000 "$rsrc/user"
+	img=$WORK/reserved.img
+	rm_mkfs "$img" 4096 4M "$rsrc" -m 10 -N 32
+	reserved=$(dumpe2fs -h "$img" 2> /dev/null | awk -F: '/^Reserved block count/ { print $2 + 0 }')
+	dev=$(rm_loop "$img")
+	mount_cfg "$cfg" "$dev"
+	# The user runs a copy of the load from the guest's tmpfs: the shared
+	# source tree may not let other users in.
+	install -m 0644 "$(dirname "$0")/lib/writeload.py" "$WORK/writeload.py"
+	read -r uerr un _ ufree < <(setpriv --reuid=1000 --regid=1000 --clear-groups \
+		timeout 300 python3 -S "$WORK/writeload.py" fill "$mnt/user" user 4096)
+	read -r rerr rn _ rfree < <(timeout 300 $WL fill "$mnt/root" rootfill 4096)
+	ktap_check_all "reserved blocks ($name): uid 1000's appends stop with $uerr after $un bytes with $ufree blocks free ($reserved reserved); root's go on: $rn bytes, then $rerr with $rfree free" \
+		'[ "$uerr $rerr" = "ENOSPC ENOSPC" ] && [ "$ufree" -ge $((reserved - 2)) ] && [ "$ufree" -le $((reserved + 1)) ] && [ "${un:-0}" -gt $((1 << 20)) ] && [ "${rn:-0}" -gt 0 ] && [ "$rfree" -lt "$ufree" ]'
+	umount "$mnt"
+	losetup -d "$dev"
+	ktap_check "reserved blocks ($name): e2fsck -fn is clean" rm_fsck "$img"
+	rm -f "$img"
+}
+for cfg in $reserved_cfgs; do reserved_blocks "$cfg"; done
 
 # 2. Write errors (fail_make_request on the loop device): fsync reports EIO
 # to each open file once (errseq), nothing hangs, and a rewrite once the

@@ -16,7 +16,8 @@ use super::{
     format::{Corrupt, GroupDesc, SuperBlock, DESC_SIZE},
 };
 use crate::rust_bindings::{
-    buffer_head::BufferHead, fs::FileSystem, super_block::SuperBlock as VfsSuperBlock,
+    buffer_head::BufferHead, cred::may_use_reserved_blocks, fs::FileSystem,
+    super_block::SuperBlock as VfsSuperBlock,
 };
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
@@ -135,15 +136,24 @@ impl Allocator {
 
     /// Allocates between 1 and `max` contiguous blocks as near `goal` as
     /// possible: the goal's group first, then the following ones
-    /// (ext2_new_blocks, without reservation windows). The blocks reserved
-    /// for root are handed out to everybody: rext2 does not look at the
-    /// caller's capabilities yet.
+    /// (ext2_new_blocks, without reservation windows). Once only the blocks
+    /// reserved for root are free, only root, the super block's resuid and
+    /// the members of its resgid get any (ENOSPC for the others).
     pub(crate) fn alloc<T: FileSystem, S>(
         &self,
         sb: &VfsSuperBlock<T, S>,
         goal: u64,
         max: u64,
     ) -> core::result::Result<(u64, u64), AllocError> {
+        let free = u64::from(self.mount.lock().fs.free_blocks);
+        if balloc::only_reserved_left(free, u64::from(self.fs.r_blocks_count))
+            && !may_use_reserved_blocks(
+                u32::from(self.fs.def_resuid),
+                u32::from(self.fs.def_resgid),
+            )
+        {
+            return Err(AllocError::Kernel(ENOSPC));
+        }
         let ngroups = self.fs.groups();
         let (goal_group, goal_bit) = balloc::group_of(&self.fs, goal).unwrap_or((0, 0));
         let max = u32::try_from(max.max(1)).unwrap_or(u32::MAX);

@@ -117,6 +117,15 @@ pub(crate) fn find_free_run(bitmap: &[u8], nbits: u32, goal: u32, max: u32) -> O
     Some((start, free_run_len(bitmap, nbits, start, max)))
 }
 
+/// Whether only blocks reserved for root are left: `free` blocks, of which
+/// `reserved` are kept for root (and the super block's resuid and resgid).
+/// ext2_has_free_blocks asks this once per allocation, before it looks at
+/// the caller; the allocation that passes may then take more than the
+/// unreserved blocks left, as there.
+pub(crate) fn only_reserved_left(free: u64, reserved: u64) -> bool {
+    free < reserved.saturating_add(1)
+}
+
 /// Bytes of a bitmap an allocation looks at from its goal before it reads
 /// the whole bitmap: 1024 blocks, more than one mapper call asks for.
 pub(crate) const GOAL_WINDOW_BYTES: usize = 128;

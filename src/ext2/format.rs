@@ -154,6 +154,12 @@ pub(crate) struct SuperBlock {
     pub(crate) blocks_count: u32,
     /// Blocks reserved for root.
     pub(crate) r_blocks_count: u32,
+    /// The user who may use the reserved blocks besides root (the
+    /// default `resuid`).
+    pub(crate) def_resuid: u16,
+    /// The group whose members may use them (the default `resgid`; group 0
+    /// names nobody).
+    pub(crate) def_resgid: u16,
     /// Free blocks.
     pub(crate) free_blocks: u32,
     /// Free inodes.
@@ -244,6 +250,8 @@ impl SuperBlock {
             inodes_count: le32(b, 0),
             blocks_count: le32(b, 4),
             r_blocks_count: le32(b, 8),
+            def_resuid: le16(b, 80),
+            def_resgid: le16(b, 82),
             free_blocks: le32(b, 12),
             free_inodes: le32(b, 16),
             first_data_block: le32(b, 20),

@@ -8,7 +8,7 @@
 use crate::ext2::balloc::{
     blocks_in_group, byte_span, clear_bits, count_free, find_free_run, first_free_metadata,
     gdt_blocks, goal_window, group_first_block, group_has_super, group_of, group_order,
-    metadata_overlap, metadata_runs, run_at_goal, set_bits, GOAL_WINDOW_BYTES,
+    metadata_overlap, metadata_runs, only_reserved_left, run_at_goal, set_bits, GOAL_WINDOW_BYTES,
 };
 use crate::ext2::format::{GroupDesc, SuperBlock, RO_COMPAT_SPARSE_SUPER};
 use crate::format_tests::SbImage;
@@ -86,6 +86,18 @@ fn the_window_stops_at_the_groups_last_bit() {
 fn the_window_is_bounded() {
     assert_eq!(goal_window(0, 32768), (0, GOAL_WINDOW_BYTES));
     assert_eq!(goal_window(8 * 4090 + 3, 32768), (4090, 6));
+}
+
+#[test]
+fn the_reserved_blocks_are_kept_once_no_other_is_free() {
+    // ext2_has_free_blocks: free < reserved + 1.
+    assert!(!only_reserved_left(1001, 1000));
+    assert!(only_reserved_left(1000, 1000));
+    assert!(only_reserved_left(0, 1000));
+    // Nothing reserved: only an empty file system is full.
+    assert!(!only_reserved_left(1, 0));
+    assert!(only_reserved_left(0, 0));
+    assert!(!only_reserved_left(u64::MAX, u64::MAX));
 }
 
 #[test]

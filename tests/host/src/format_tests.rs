@@ -131,6 +131,8 @@ impl SbImage {
         put16(&mut b, 58, self.state);
         put16(&mut b, 60, self.errors);
         put32(&mut b, 76, self.rev_level);
+        put16(&mut b, 80, 1000); // s_def_resuid
+        put16(&mut b, 82, 100); // s_def_resgid
         put32(&mut b, 84, self.first_ino);
         put16(&mut b, 88, self.inode_size);
         put32(&mut b, 92, self.compat);
@@ -165,6 +167,8 @@ fn superblock_1k_rev1_parses_every_field() {
             inodes_count: 3072,
             blocks_count: 20000,
             r_blocks_count: 1000,
+            def_resuid: 1000,
+            def_resgid: 100,
             free_blocks: 10000,
             free_inodes: 3061,
             first_data_block: 1,
