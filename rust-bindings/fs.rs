@@ -58,6 +58,9 @@ pub(crate) struct StatFs {
     pub(crate) free_files: u64,
     /// Longest name.
     pub(crate) name_len: u64,
+    /// The filesystem's UUID, from which `f_fsid` is made
+    /// (`uuid_to_fsid`).
+    pub(crate) uuid: [u8; 16],
 }
 
 /// A Rust block-device filesystem.
@@ -79,6 +82,14 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn readdir(dir: &Inode<Self>, guard: &DirGuard<'_>, ctx: &mut DirEmitter<'_>) -> Result;
     /// Filesystem statistics.
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs>;
+    /// A remount that switches between read-only (`read_only`) and
+    /// read-write, with `s_umount` held, after the filesystem was synced
+    /// (`synced` says how that went): on the way down no file is open for
+    /// writing any more. `SB_RDONLY` changes once this returns `Ok`; an
+    /// error leaves the mount as it was (and makes a forced remount
+    /// read-only WARN: the way down should not fail). Returns the largest
+    /// file size from then on.
+    fn remount(sb: &SuperBlock<Self>, read_only: bool, synced: Result) -> Result<u64>;
     /// Maps `lblk` and up to `max_blocks - 1` following blocks: the one
     /// block mapper, for the engine and for the kernel's buffer_head paths
     /// (through `get_block`). With `create`, a hole at `lblk` is allocated
@@ -585,21 +596,34 @@ impl<T: FileSystem> Tables<T> {
                 SuperBlock::<T>::from_raw((*(*fc).root).d_sb),
             )
         };
-        // Without this, a remount would simply flip SB_RDONLY, with none of
-        // what mounting read-write (or going read-only) does to the super
-        // block: refuse the switch, keep other remounts.
+        // reconfigure_super does not sync: as the C ext2 does, write
+        // everything dirty first, so that a switch to read-only leaves
+        // nothing behind (sync_filesystem does nothing on a read-only
+        // mount).
+        // SAFETY: reconfigure_super holds s_umount exclusively, as
+        // sync_filesystem requires.
+        let synced = kernel::error::to_result(unsafe { bindings::sync_filesystem(sb.as_ptr()) });
+        // Only a switch between read-only and read-write concerns the
+        // filesystem; other remounts change nothing (and, as in the C ext2,
+        // a failed sync does not fail them: its errors stay with the files
+        // and the device for fsync and syncfs to report).
         let want_ro = flags & SB_RDONLY != 0;
-        if want_ro != sb.is_read_only() {
-            pr_err!(
-                "rext2: {}: remounting {} is not supported; unmount and mount again\n",
-                sb.id(),
-                if want_ro { "read-only" } else { "read-write" }
-            );
-            // EROFS for the way up, as the C ext2 answers a remount it
-            // cannot make writable; EBUSY for the way down.
-            return if want_ro { EBUSY } else { EROFS }.to_errno();
+        if want_ro == sb.is_read_only() {
+            return 0;
         }
-        0
+        from_result(|| {
+            let max_bytes = T::remount(sb, want_ro, synced)?;
+            // SAFETY: s_umount is held exclusively; readers (write and
+            // read checks, llseek) load s_maxbytes without a lock, so the
+            // store is a single volatile one, as WRITE_ONCE would make it.
+            unsafe {
+                core::ptr::write_volatile(
+                    &raw mut (*sb.as_ptr()).s_maxbytes,
+                    max_bytes.min(i64::MAX as u64) as i64,
+                )
+            };
+            Ok(0)
+        })
     }
 
     /// # Safety
@@ -717,6 +741,7 @@ impl<T: FileSystem> Tables<T> {
                     st.files,
                     st.free_files,
                     st.name_len,
+                    st.uuid.as_ptr(),
                 )
             };
             Ok(0)

@@ -160,8 +160,11 @@ void rmpage_inode_set_fop(struct inode *inode, const struct file_operations *fop
 }
 
 void rmpage_statfs_fill(struct kstatfs *buf, u64 magic, u64 bsize, u64 blocks, u64 bfree,
-			u64 bavail, u64 files, u64 ffree, u64 namelen)
+			u64 bavail, u64 files, u64 ffree, u64 namelen, const u8 *uuid)
 {
+	u8 copy[16];
+
+	memcpy(copy, uuid, sizeof(copy));
 	buf->f_type = magic;
 	buf->f_bsize = bsize;
 	buf->f_blocks = blocks;
@@ -170,6 +173,7 @@ void rmpage_statfs_fill(struct kstatfs *buf, u64 magic, u64 bsize, u64 blocks, u
 	buf->f_files = files;
 	buf->f_ffree = ffree;
 	buf->f_namelen = namelen;
+	buf->f_fsid = uuid_to_fsid(copy);
 }
 
 loff_t rmpage_i_size_read(struct inode *inode) { return i_size_read(inode); }

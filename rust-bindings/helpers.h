@@ -69,7 +69,7 @@ void rmpage_inode_set_link(struct inode *inode, char *target);
 void rmpage_inode_set_fop(struct inode *inode, const struct file_operations *fop);
 struct kstatfs;
 void rmpage_statfs_fill(struct kstatfs *buf, u64 magic, u64 bsize, u64 blocks, u64 bfree,
-			u64 bavail, u64 files, u64 ffree, u64 namelen);
+			u64 bavail, u64 files, u64 ffree, u64 namelen, const u8 *uuid);
 loff_t rmpage_i_size_read(struct inode *inode);
 void rmpage_i_size_write(struct inode *inode, loff_t size);
 bool rmpage_inode_is_new(struct inode *inode);

@@ -201,6 +201,9 @@ pub(crate) struct SuperBlock {
     /// What to do on an error (`s_errors`: 1 continue, 2 remount read-only,
     /// 3 panic).
     pub(crate) errors: u16,
+    /// The file system's UUID (`s_uuid`), from which `statfs` derives
+    /// `f_fsid`.
+    pub(crate) uuid: [u8; 16],
 }
 
 impl SuperBlock {
@@ -273,6 +276,11 @@ impl SuperBlock {
             max_mnt_count: le16(b, 54),
             state: le16(b, 58),
             errors: le16(b, 60),
+            uuid: {
+                let mut uuid = [0u8; 16];
+                uuid.copy_from_slice(&b[104..120]);
+                uuid
+            },
         };
         let bits_per_block = 8 * block_size;
         let geometry_ok = sb.blocks_per_group != 0
@@ -372,6 +380,23 @@ impl SuperBlock {
         (bytes + self.block_size() - 1) >> self.blkbits
     }
 
+    /// Blocks that `statfs` leaves out of the total as metadata, as the C
+    /// ext2 counts them by default (ext2_statfs without `minixdf`): those
+    /// before `s_first_data_block`, each group's super block copy and
+    /// descriptor table (in the groups that have them: with sparse_super,
+    /// 0, 1 and the powers of 3, 5 and 7), and each group's two bitmaps and
+    /// inode table. The blocks reserved for descriptor growth are not
+    /// among them, as they are not in the C ext2's count.
+    pub(crate) fn statfs_overhead(&self) -> u64 {
+        let gdb = u64::from(super::balloc::gdt_blocks(self));
+        let copies = (0..self.groups())
+            .filter(|&g| super::balloc::group_has_super(self, g))
+            .count() as u64;
+        u64::from(self.first_data_block)
+            + copies * (1 + gdb)
+            + u64::from(self.groups()) * (2 + self.inode_table_blocks())
+    }
+
     /// The COMPAT features that keep a mount read-only: those outside
     /// [`COMPAT_WRITABLE`]. 0 if none.
     pub(crate) fn compat_unwritable(&self) -> u32 {
@@ -400,6 +425,30 @@ impl SuperBlock {
         self.wtime = now;
         self.state &= !STATE_VALID;
         mount_state
+    }
+
+    /// Takes the fields of the on-disk super block `disk` that someone else
+    /// (e2fsck, say) may have changed while the file system was mounted
+    /// read-only, before a remount read-write starts writing them again
+    /// (ext2_reconfigure rereads `s_state`): the state and the mount counts.
+    pub(crate) fn reread_mount_fields(&mut self, disk: &SuperBlock) {
+        self.state = disk.state;
+        self.mnt_count = disk.mnt_count;
+        self.max_mnt_count = disk.max_mnt_count;
+    }
+
+    /// Makes the changes a remount read-only makes (ext2_reconfigure): the
+    /// state the read-write mount found goes back (valid, if it was), and
+    /// the mount time is now.
+    pub(crate) fn end_write_mount(&mut self, mount_state: u16, now: u32) {
+        self.state = mount_state;
+        self.mtime = now;
+    }
+
+    /// Whether a read-write mount should warn that the file system needs
+    /// checking: not cleanly unmounted, or errors found.
+    pub(crate) fn needs_check(&self) -> bool {
+        self.state & (STATE_VALID | STATE_ERROR) != STATE_VALID
     }
 
     /// Writes the fields a read-write mount changes (free counts, times,

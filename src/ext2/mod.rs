@@ -142,6 +142,10 @@ impl FileSystem for Rext2 {
         superblock::statfs(sb)
     }
 
+    fn remount(sb: &SuperBlock<Self>, read_only: bool, synced: Result) -> Result<u64> {
+        superblock::remount(sb, read_only, synced)
+    }
+
     fn map_blocks(
         inode: &Inode<Self>,
         lblk: u64,

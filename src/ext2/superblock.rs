@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Mounting and the super block (fs/ext2/super.c): the checks a mount makes,
-//! the state a read-write mount keeps on disk, `statfs`, `sync_fs` and the
-//! last words of an unmount.
+//! the state a read-write mount keeps on disk, remounting between read-only
+//! and read-write, `statfs`, `sync_fs` and the last words of an unmount.
 
 use super::{
     allocator::Allocator,
@@ -18,7 +18,11 @@ use crate::{
         super_block::{New, SuperBlock},
     },
 };
-use kernel::{page::PAGE_SIZE, prelude::*};
+use kernel::{
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+};
 
 /// Per-mount state.
 #[pin_data]
@@ -31,12 +35,14 @@ pub(crate) struct SbInfo {
     /// The block allocator, with its per-group and per-mount locks.
     #[pin]
     pub(crate) alloc: Allocator,
-    /// The block holding the super block, and where in it, on read-write
-    /// mounts. (Read again each time: a buffer held until kill_sb would
-    /// outlive the device's page cache.)
-    super_location: Option<(u64, usize)>,
-    /// The state to write back at a clean unmount.
-    mount_state: u16,
+    /// The block holding the super block, and where in it. (Read again
+    /// each time: a buffer held until kill_sb would outlive the device's
+    /// page cache.)
+    super_location: (u64, usize),
+    /// The state to write back at a clean unmount or a remount read-only:
+    /// what the last switch to read-write found on disk (a `u16`; set by
+    /// fill_super and remount, which the VFS serialises with `s_umount`).
+    mount_state: Atomic<u32>,
 }
 
 impl SbInfo {
@@ -44,12 +50,15 @@ impl SbInfo {
         sb.data()
     }
 
+    /// The state to write back when the mount stops writing.
+    fn mount_state(&self) -> u16 {
+        self.mount_state.load(Relaxed) as u16
+    }
+
     /// Writes the current counts, times and `state` into the on-disk super
     /// block and, if `wait`, waits for it (ext2_sync_super).
     fn store_super(&self, sb: &SuperBlock<Rext2>, state: Option<u16>, wait: bool) -> Result {
-        let Some((block, off)) = self.super_location else {
-            return Ok(());
-        };
+        let (block, off) = self.super_location;
         let bh = sb.bread(block)?;
         let mut fs = self.alloc.mount.lock().fs.clone();
         fs.wtime = now_seconds() as u32;
@@ -173,11 +182,8 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
         sb.set_read_only();
     }
     let writable = !sb.is_read_only();
-    if writable && fs.state & (format::STATE_VALID | format::STATE_ERROR) != format::STATE_VALID {
-        pr_warn!(
-            "rext2: {}: mounting a file system that was not cleanly unmounted or has errors; run e2fsck\n",
-            sb.id()
-        );
+    if writable && fs.needs_check() {
+        warn_needs_check(sb.id());
     }
     let mount_state = if writable {
         fs.begin_write_mount(now_seconds() as u32)
@@ -193,27 +199,24 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
         fs.groups(),
         engine.engine().name()
     );
+    // The allocator exists on read-only mounts too, so that a remount
+    // read-write finds it.
     let alloc = Allocator::new(fs.clone(), &descs)?;
-    // Without the large_file feature, files stay under 2 GiB: i_size_high
-    // is not theirs to use (the C ext2 would set the feature instead).
-    let max_bytes = if writable && fs.feature_ro_compat & format::RO_COMPAT_LARGE_FILE == 0 {
-        fs.max_bytes().min((1 << 31) - 1)
-    } else {
-        fs.max_bytes()
-    };
+    let max_bytes = max_bytes(&fs, writable);
     let info = KBox::pin_init(
         try_pin_init!(SbInfo {
             fs,
             engine,
             alloc <- alloc,
-            super_location: writable.then_some((super_block, super_off)),
-            mount_state,
+            super_location: (super_block, super_off),
+            mount_state: Atomic::new(u32::from(mount_state)),
         }),
         GFP_KERNEL,
     )?;
     // A read-write mount marks the file system as not cleanly unmounted
     // until put_super says otherwise.
-    if let Some((block, off)) = info.super_location {
+    if writable {
+        let (block, off) = info.super_location;
         let bh = sb.bread(block)?;
         let mut raw = KVec::from_elem(0u8, format::SUPER_SIZE, GFP_KERNEL)?;
         bh.read(off, &mut raw)?;
@@ -230,8 +233,102 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
     })
 }
 
-/// `statfs`: the C ext2's figures (without its metadata overhead, which
-/// rext2 does not subtract yet).
+/// The largest file a mount allows. Without the large_file feature, files
+/// written stay under 2 GiB: i_size_high is not theirs to use (the C ext2
+/// would set the feature instead); reading needs no such limit.
+fn max_bytes(fs: &format::SuperBlock, writable: bool) -> u64 {
+    if writable && fs.feature_ro_compat & format::RO_COMPAT_LARGE_FILE == 0 {
+        fs.max_bytes().min((1 << 31) - 1)
+    } else {
+        fs.max_bytes()
+    }
+}
+
+/// The warning of a switch to read-write on a file system that needs
+/// checking (ext2_setup_super's).
+fn warn_needs_check(dev: &CStr) {
+    pr_warn!(
+        "rext2: {dev}: mounting a file system that was not cleanly unmounted or has errors; run e2fsck\n"
+    );
+}
+
+/// `reconfigure`, for a switch between read-only and read-write
+/// (ext2_reconfigure), after the VFS made sure no file is open for writing
+/// (on the way down) and the file system was synced (`synced`). Returns
+/// the largest file size from then on.
+///
+/// Going read-only writes the bitmaps and descriptors allocation dirtied and
+/// the super block with the state the read-write mount found, as an
+/// unmount does, so that the file system is clean on disk while it stays
+/// read-only. It does not fail, as the C ext2's does not: if the sync or
+/// these writes failed, one `rext2:` line says so and the super block stays
+/// marked not clean on disk. Going read-write makes the checks and changes a read-write
+/// mount makes: features rext2 cannot write refuse it with `EROFS`, as
+/// the C ext2 refuses unknown RO_COMPAT features on a remount (rext2 also
+/// refuses the COMPAT features it does not write, which keep a read-write
+/// mount read-only); otherwise the on-disk state is read again (e2fsck may
+/// have run meanwhile), the mount is counted, and the file system is marked
+/// not clean until it goes read-only again.
+pub(crate) fn remount(sb: &SuperBlock<Rext2>, read_only: bool, synced: Result) -> Result<u64> {
+    let info = SbInfo::of(sb);
+    let now = now_seconds() as u32;
+    if read_only {
+        let written = synced
+            .and_then(|()| info.sync_allocation(sb))
+            .and_then(|()| {
+                // Everything else is on disk: the super block may say clean.
+                let found = info.mount_state();
+                info.alloc.mount.lock().fs.end_write_mount(found, now);
+                info.store_super(sb, None, true)
+            });
+        match written {
+            Ok(()) => pr_info!("rext2: {}: remounted read-only\n", sb.id()),
+            Err(e) => pr_err!(
+                "rext2: {}: remounted read-only, but writing it back failed ({:?}); run e2fsck\n",
+                sb.id(),
+                e
+            ),
+        }
+        return Ok(max_bytes(&info.fs, false));
+    }
+    let unknown = info.fs.ro_compat_unwritable();
+    if unknown != 0 {
+        pr_warn!(
+            "rext2: {}: cannot remount read-write: unsupported RO_COMPAT features {:#x}\n",
+            sb.id(),
+            unknown
+        );
+        return Err(EROFS);
+    }
+    let unwritable = info.fs.compat_unwritable();
+    if unwritable != 0 {
+        pr_warn!(
+            "rext2: {}: cannot remount read-write: features {:#x} cannot be written\n",
+            sb.id(),
+            unwritable
+        );
+        return Err(EROFS);
+    }
+    let (block, off) = info.super_location;
+    let mut raw = KVec::from_elem(0u8, format::SUPER_SIZE, GFP_KERNEL)?;
+    sb.bread(block)?.read(off, &mut raw)?;
+    let disk = format::SuperBlock::parse(&raw, PAGE_SIZE as u64).map_err(|c| corrupt(sb, 0, c))?;
+    if disk.needs_check() {
+        warn_needs_check(sb.id());
+    }
+    {
+        let mut mount = info.alloc.mount.lock();
+        mount.fs.reread_mount_fields(&disk);
+        let found = mount.fs.begin_write_mount(now);
+        info.mount_state.store(u32::from(found), Relaxed);
+    }
+    info.store_super(sb, None, true)?;
+    pr_info!("rext2: {}: remounted read-write\n", sb.id());
+    Ok(max_bytes(&info.fs, true))
+}
+
+/// `statfs`: the C ext2's figures (ext2_statfs), its metadata overhead left
+/// out of the total.
 pub(crate) fn statfs(sb: &SuperBlock<Rext2>) -> Result<StatFs> {
     let info = SbInfo::of(sb);
     let fs = &info.fs;
@@ -239,25 +336,29 @@ pub(crate) fn statfs(sb: &SuperBlock<Rext2>) -> Result<StatFs> {
     Ok(StatFs {
         magic: u64::from(format::EXT2_MAGIC),
         block_size: fs.block_size(),
-        blocks: u64::from(fs.blocks_count - fs.first_data_block),
+        blocks: u64::from(fs.blocks_count).saturating_sub(fs.statfs_overhead()),
         free_blocks,
         avail_blocks: free_blocks.saturating_sub(u64::from(fs.r_blocks_count)),
         files: u64::from(fs.inodes_count),
         free_files: free_inodes,
         name_len: 255,
+        uuid: fs.uuid,
     })
 }
 
 /// `sync_fs`: the super block, with the current counts.
 pub(crate) fn sync_fs(sb: &SuperBlock<Rext2>, wait: bool) -> Result {
+    if sb.is_read_only() {
+        return Ok(());
+    }
     SbInfo::of(sb).store_super(sb, None, wait)
 }
 
 /// `put_super`: a clean unmount writes back the state the mount found.
 pub(crate) fn put_super(sb: &SuperBlock<Rext2>) {
     let info = SbInfo::of(sb);
-    if info.super_location.is_some() && !sb.is_read_only() {
-        if let Err(e) = info.store_super(sb, Some(info.mount_state), true) {
+    if !sb.is_read_only() {
+        if let Err(e) = info.store_super(sb, Some(info.mount_state()), true) {
             pr_err!(
                 "rext2: {}: cannot write the super block: {:?}\n",
                 sb.id(),

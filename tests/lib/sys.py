@@ -8,9 +8,13 @@
   sys.py poke FILE OFFSET FMT VALUE     write struct.pack('<'+FMT, VALUE) at OFFSET
   sys.py peek FILE OFFSET FMT           print struct.unpack('<'+FMT, ...) at OFFSET
   sys.py mmap_sha256 FILE               sha256 of FILE read through mmap
-  sys.py read PATH | stat PATH | list PATH
+  sys.py read PATH | stat PATH | list PATH | write PATH
                                         print the errno name of reading the
-                                        whole file, lstat, or listing a directory
+                                        whole file, lstat, listing a directory,
+                                        or opening PATH for writing and
+                                        appending a byte to it
+  sys.py pwrite PATH OFFSET             print the errno name of writing a byte
+                                        at OFFSET of PATH
 """
 import ctypes
 import errno
@@ -64,7 +68,7 @@ def main(argv):
                     for off in range(0, size, 1 << 20):
                         h.update(m[off:off + (1 << 20)])
         print(h.hexdigest())
-    elif cmd in ("read", "stat", "list"):
+    elif cmd in ("read", "stat", "list", "write", "pwrite"):
         try:
             if cmd == "read":
                 with open(argv[2], "rb") as f:
@@ -72,6 +76,18 @@ def main(argv):
                         pass
             elif cmd == "stat":
                 os.lstat(argv[2])
+            elif cmd == "write":
+                fd = os.open(argv[2], os.O_WRONLY | os.O_APPEND)
+                try:
+                    os.write(fd, b"x")
+                finally:
+                    os.close(fd)
+            elif cmd == "pwrite":
+                fd = os.open(argv[2], os.O_WRONLY)
+                try:
+                    os.pwrite(fd, b"x", int(argv[3], 0))
+                finally:
+                    os.close(fd)
             else:
                 os.listdir(argv[2])
             print("OK")

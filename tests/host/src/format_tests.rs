@@ -52,6 +52,7 @@ pub(crate) struct SbImage {
     pub(crate) incompat: u32,
     pub(crate) ro_compat: u32,
     pub(crate) reserved_gdt_blocks: u16,
+    pub(crate) uuid: [u8; 16],
 }
 
 impl SbImage {
@@ -94,6 +95,7 @@ impl SbImage {
             incompat: INCOMPAT_FILETYPE,
             ro_compat: RO_COMPAT_LARGE_FILE | 0x0001,
             reserved_gdt_blocks: 0,
+            uuid: *b"\x12\x34\x56\x78rext2-uuid\xab\xcd",
         }
     }
 
@@ -138,6 +140,7 @@ impl SbImage {
         put32(&mut b, 92, self.compat);
         put32(&mut b, 96, self.incompat);
         put32(&mut b, 100, self.ro_compat);
+        b[104..120].copy_from_slice(&self.uuid);
         b[120..130].copy_from_slice(b"rext2-test"); // s_volume_name
         put16(&mut b, 206, self.reserved_gdt_blocks);
         b
@@ -188,6 +191,7 @@ fn superblock_1k_rev1_parses_every_field() {
             max_mnt_count: 0xffff,
             state: STATE_VALID,
             errors: 1,
+            uuid: *b"\x12\x34\x56\x78rext2-uuid\xab\xcd",
         }
     );
     assert_eq!(sb.block_size(), 1024);
@@ -635,6 +639,95 @@ fn begin_write_mount_counts_the_mount_and_clears_valid() {
     assert_eq!(sb.begin_write_mount(5), STATE_VALID | STATE_ERROR);
     assert_eq!((sb.mnt_count, sb.max_mnt_count), (0, 0xffff));
     assert_eq!(sb.state, STATE_ERROR);
+}
+
+#[test]
+fn remount_read_only_restores_the_mount_state_and_rereads_on_the_way_up() {
+    // A read-write mount, then a remount read-only: the state found at the
+    // mount goes back, the mount time is the remount's.
+    let mut sb = sb_1k();
+    let found = sb.begin_write_mount(100);
+    assert!(sb.needs_check());
+    sb.end_write_mount(found, 200);
+    assert_eq!((sb.state, sb.mtime, sb.mnt_count), (STATE_VALID, 200, 4));
+    assert!(!sb.needs_check());
+    // Meanwhile e2fsck ran on the read-only file system and reset the mount
+    // count; it found errors it left in place. The remount read-write takes
+    // what is on disk now, then counts itself.
+    let disk = SbImage::new(1024)
+        .edit(|s| {
+            s.mnt_count = 0;
+            s.max_mnt_count = 0;
+            s.state = STATE_VALID | STATE_ERROR;
+            s.free_blocks = 1;
+        })
+        .parse()
+        .unwrap();
+    sb.reread_mount_fields(&disk);
+    assert!(sb.needs_check());
+    assert_eq!(sb.begin_write_mount(300), STATE_VALID | STATE_ERROR);
+    assert_eq!(
+        (sb.state, sb.mnt_count, sb.max_mnt_count, sb.mtime),
+        (STATE_ERROR, 1, DEFAULT_MAX_MNT_COUNT, 300)
+    );
+    // The counts are the allocator's, not the disk's.
+    assert_eq!(sb.free_blocks, 10000);
+    // A file system that was not cleanly unmounted needs checking too.
+    let mut unclean = sb_1k();
+    unclean.state = 0;
+    assert!(unclean.needs_check());
+}
+
+#[test]
+fn statfs_overhead_counts_metadata_as_ext2_statfs_does() {
+    // 1 KiB: block 0, then 3 groups with 1 descriptor block and 256 inode
+    // table blocks each; with sparse_super groups 0 and 1 have a super
+    // block copy and group 2 has none (ext2_bg_has_super).
+    let sb = sb_1k();
+    assert_eq!(sb.inode_table_blocks(), 256);
+    assert_eq!(sb.statfs_overhead(), 1 + 2 * (1 + 1) + 3 * (2 + 256));
+    // Without sparse_super every group has a copy.
+    let sb = SbImage::new(1024)
+        .edit(|s| s.ro_compat &= !RO_COMPAT_SPARSE_SUPER)
+        .parse()
+        .unwrap();
+    assert_eq!(sb.statfs_overhead(), 1 + 3 * (1 + 1) + 3 * (2 + 256));
+    // The blocks reserved for descriptor growth are not overhead here, as
+    // they are not in the C ext2's figure.
+    let sb = SbImage::new(1024)
+        .edit(|s| s.reserved_gdt_blocks = 64)
+        .parse()
+        .unwrap();
+    assert_eq!(sb.statfs_overhead(), 1 + 2 * (1 + 1) + 3 * (2 + 256));
+    // 4 KiB: 4 groups, copies in 0, 1 and 3, inode tables of 8192 * 256
+    // bytes.
+    let sb = SbImage::new(4096).parse().unwrap();
+    assert_eq!(sb.statfs_overhead(), 3 * (1 + 1) + 4 * (2 + 512));
+    // 2 KiB: 3 groups, copies in 0 and 1, inode tables of 2048 * 256 bytes.
+    let sb = SbImage::new(2048).parse().unwrap();
+    assert_eq!(sb.statfs_overhead(), 2 * (1 + 1) + 3 * (2 + 256));
+    // Groups 5, 7, 9, 25, 27, 49 have copies, 6 and 10 do not: 128 groups
+    // of 1 KiB blocks need 4 descriptor blocks.
+    let sb = SbImage::new(1024)
+        .edit(|s| {
+            s.blocks_count = 1 + 128 * 8192;
+            s.inodes_per_group = 8;
+            s.inodes_count = 128 * 8;
+            s.free_inodes = 128 * 8 - 11;
+        })
+        .parse()
+        .unwrap();
+    // 0, 1, 3, 5, 7, 9, 25, 27, 49, 81, 125: 11 copies.
+    assert_eq!(sb.statfs_overhead(), 1 + 11 * (1 + 4) + 128 * (2 + 2));
+}
+
+#[test]
+fn superblock_keeps_the_uuid() {
+    let sb = SbImage::new(4096)
+        .edit(|s| s.uuid = [7; 16])
+        .parse()
+        .unwrap();
+    assert_eq!(sb.uuid, [7; 16]);
 }
 
 #[test]
