@@ -5,17 +5,19 @@
 //! `read_folio` and `readahead` entry points.
 
 use super::{
+    bio_stream::{BioStream, NotAdded},
     plan::{
-        bio_segments, plan_folio, walk_extents, BioPlanner, Confusion, FolioPlan, FolioSpan,
-        MapCache, MapKind, Mapping,
+        bio_segments, plan_folio, walk_extents, Confusion, FolioPlan, FolioSpan, MapCache, MapKind,
+        Mapping,
     },
     stats::Stats,
 };
 use crate::rust_bindings::{
-    bio::{BlockDevice, ReadBio, SplitBuilder},
+    bio::{BlockDevice, Read, ReadBio, SplitBuilder},
     folio::ReadFolio,
     readahead::Readahead,
 };
+use core::ops::Range;
 use kernel::{bindings, page::PAGE_SIZE, prelude::*, sync::Arc};
 
 /// A filesystem's block mapper, as the engine sees it.
@@ -47,35 +49,38 @@ pub(crate) struct ReadTarget<'a, M: Mapper> {
     pub(crate) fallback: &'a dyn Fn(ReadFolio) -> Result,
 }
 
+impl<M: Mapper> ReadTarget<'_, M> {
+    /// A read bio starting at device block `pblk`, with a segment for each
+    /// of the request's `pages_left` pages, as fs/mpage.c allocates them;
+    /// `None` if memory is short.
+    fn new_bio(&self, pblk: u64, pages_left: u64, readahead: bool) -> Option<ReadBio<Stats>> {
+        let segments = bio_segments(pages_left, u64::from(bindings::BIO_MAX_VECS));
+        ReadBio::alloc(
+            self.bdev,
+            pblk << (self.blkbits - 9),
+            segments as usize,
+            readahead,
+            self.stats.clone(),
+        )
+    }
+}
+
 /// State that crosses folios within one call (fs/mpage.c's
 /// `mpage_readpage_args`): the reusable mapping and the open bio.
 struct ReadState<'a, 't, M: Mapper> {
-    t: &'t ReadTarget<'a, M>,
+    target: &'t ReadTarget<'a, M>,
     readahead: bool,
     cache: MapCache,
-    planner: BioPlanner,
-    bio: Option<ReadBio<Stats>>,
+    bios: BioStream<'a, Read>,
 }
 
 impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
-    fn new(t: &'t ReadTarget<'a, M>, readahead: bool) -> Self {
+    fn new(target: &'t ReadTarget<'a, M>, readahead: bool) -> Self {
         Self {
-            t,
+            target,
             readahead,
             cache: MapCache::default(),
-            planner: BioPlanner::default(),
-            bio: None,
-        }
-    }
-
-    /// Sends the open bio, if any, to the block layer.
-    fn submit(&mut self) {
-        if let Some(bio) = self.bio.take().filter(|bio| bio.bytes() > 0) {
-            let s = self.t.stats;
-            Stats::inc(&s.bios, 1);
-            Stats::inc(&s.folios, bio.folios() as u64);
-            Stats::inc(&s.bytes, bio.bytes() as u64);
-            bio.submit();
+            bios: BioStream::new(target.stats, target.bdev, target.blkbits),
         }
     }
 
@@ -89,7 +94,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
     /// this in 2025). Readahead also stops with `ENOMEM`, the folio left
     /// unread, when memory for its I/O is short.
     fn read_one(&mut self, folio: ReadFolio, pages_left: u64) -> Result {
-        let t = self.t;
+        let target = self.target;
         if folio.is_uptodate() {
             // The page cache never asks for this, but an uptodate folio may
             // have readers that do not lock it: its bytes must not change.
@@ -100,8 +105,8 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
         let span = FolioSpan::new(
             folio.pos(),
             size as u64,
-            t.i_size,
-            t.blkbits,
+            target.i_size,
+            target.blkbits,
             pages_left,
             PAGE_SIZE as u64,
         );
@@ -109,29 +114,28 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
         // (one bio per block) is read in pieces instead, unless the mapper
         // may say it filled blocks itself: those folios must go to the
         // buffer_head path whole, as in mpage.
-        let may_split = size > PAGE_SIZE && !t.mapper.may_fill();
+        let may_split = size > PAGE_SIZE && !target.mapper.may_fill();
         let calls = self.cache.calls();
         let plan = plan_folio(
             span,
             folio.has_buffers(),
             may_split,
             &mut self.cache,
-            |lblk, max| t.mapper.map(lblk, max, false),
+            |lblk, max| target.mapper.map(lblk, max, false),
         );
-        Stats::inc(&t.stats.map_calls, self.cache.calls() - calls);
+        Stats::inc(&target.stats.map_calls, self.cache.calls() - calls);
 
         match plan {
-            Err(e) => {
-                self.submit();
-                self.planner.closed();
-                Stats::inc(&t.stats.read_errors, 1);
+            Err(error) => {
+                self.bios.close();
+                Stats::inc(&target.stats.read_errors, 1);
                 folio.end_read(false);
-                Err(e)
+                Err(error)
             }
             Ok(FolioPlan::AllHoles) => {
                 let mut folio = folio;
                 folio.zero_range(0, size);
-                Stats::inc(&t.stats.hole_folios, 1);
+                Stats::inc(&target.stats.hole_folios, 1);
                 folio.finish_uptodate();
                 Ok(())
             }
@@ -146,55 +150,41 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             }) => {
                 let mut folio = folio;
                 // The tail past the last block read is holes or past EOF.
-                folio.zero_range((nblocks << t.blkbits) as usize, size);
-                let steps = self.planner.folio(pblk, nblocks, boundary, span.blocks);
-                if steps.submit_before {
-                    self.submit();
-                }
-                let len = (nblocks << t.blkbits) as usize;
-                loop {
-                    let bio = match self.bio.as_mut() {
-                        Some(bio) => bio,
-                        None => {
-                            let sector = pblk << (t.blkbits - 9);
-                            let segs = bio_segments(pages_left, u64::from(bindings::BIO_MAX_VECS));
-                            match ReadBio::alloc(
-                                t.bdev,
-                                sector,
-                                segs as usize,
-                                self.readahead,
-                                t.stats.clone(),
-                            ) {
-                                Some(bio) => self.bio.insert(bio),
-                                None => return self.short_of_memory(folio),
-                            }
-                        }
-                    };
-                    let empty = bio.bytes() == 0;
-                    match bio.add_folio(folio, len, 0) {
-                        Ok(()) => break,
-                        // Even an empty bio refuses it: the buffer_head path
-                        // can still read it.
-                        Err(back) if empty => {
-                            self.planner.closed();
-                            return self.fall_back(back);
-                        }
-                        // The bio is full: send it and start another one at
-                        // this folio.
-                        Err(back) => {
-                            folio = back;
-                            self.submit();
-                        }
-                    }
-                }
-                if steps.submit_after {
-                    if boundary {
-                        Stats::inc(&t.stats.boundary_submits, 1);
-                    }
-                    self.submit();
-                }
-                Ok(())
+                folio.zero_range((nblocks << target.blkbits) as usize, size);
+                self.read_whole(folio, pblk, nblocks, boundary, span, pages_left)
             }
+        }
+    }
+
+    /// Reads the first `nblocks` blocks of a folio, contiguous on disk from
+    /// `pblk`, as one bio segment; the rest of the folio is zeroed already.
+    fn read_whole(
+        &mut self,
+        folio: ReadFolio,
+        pblk: u64,
+        nblocks: u64,
+        boundary: bool,
+        span: FolioSpan,
+        pages_left: u64,
+    ) -> Result {
+        let steps = self
+            .bios
+            .planner
+            .folio(pblk, nblocks, boundary, span.blocks);
+        let len = (nblocks << self.target.blkbits) as usize;
+        let added = self.bios.add(
+            steps,
+            boundary.then(|| pblk + nblocks - 1),
+            folio,
+            || self.target.new_bio(pblk, pages_left, self.readahead),
+            |bio, folio| bio.add_folio(folio, len, 0).map_err(NotAdded::refused),
+        );
+        match added {
+            Ok(()) => Ok(()),
+            Err(NotAdded { item, error }) if error == ENOMEM => self.short_of_memory(item),
+            // Even an empty bio refuses it: the buffer_head path can still
+            // read it.
+            Err(NotAdded { item, .. }) => self.fall_back(item),
         }
     }
 
@@ -202,12 +192,12 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
     /// blocks contiguous on disk goes to a bio of its own (or continues the
     /// open one), and the folio ends when its last piece completes.
     fn read_split(&mut self, folio: ReadFolio, span: FolioSpan, pages_left: u64) -> Result {
-        let t = self.t;
-        let mut b = match SplitBuilder::new(folio, self.readahead) {
-            Ok(b) => b,
+        let target = self.target;
+        let mut builder = match SplitBuilder::new(folio, self.readahead) {
+            Ok(builder) => builder,
             Err(folio) => return self.short_of_memory(folio),
         };
-        Stats::inc(&t.stats.split_folios, 1);
+        Stats::inc(&target.stats.split_folios, 1);
         let mut cache = core::mem::take(&mut self.cache);
         let calls = cache.calls();
         let res = walk_extents(
@@ -215,93 +205,57 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             &mut cache,
             // `may_fill` kept filled mappings away from here; a mapper that
             // returns one anyway gets the folio failed, not misread.
-            |lblk, max| {
-                t.mapper
-                    .map(lblk, max, false)
-                    .and_then(|m| if m.filled { Err(EIO) } else { Ok(m) })
+            |lblk, max| match target.mapper.map(lblk, max, false) {
+                Ok(mapping) if mapping.filled => Err(EIO),
+                mapped => mapped,
             },
-            |e| {
-                let start = (e.first << t.blkbits) as usize;
-                let end = ((e.first + e.len) << t.blkbits) as usize;
-                match e.kind {
-                    MapKind::Hole => b.zero(start, end),
+            |extent| {
+                let start = (extent.first << target.blkbits) as usize;
+                let end = ((extent.first + extent.len) << target.blkbits) as usize;
+                match extent.kind {
+                    MapKind::Hole => builder.zero(start, end),
                     MapKind::Mapped { pblk, boundary } => self.add_piece(
-                        &mut b,
+                        &mut builder,
                         pblk,
-                        e.len,
-                        start,
-                        end - start,
+                        extent.len,
+                        start..end,
                         pages_left,
                         boundary,
                     ),
                 }
             },
         );
-        Stats::inc(&t.stats.map_calls, cache.calls() - calls);
+        Stats::inc(&target.stats.map_calls, cache.calls() - calls);
         self.cache = cache;
-        if let Err(e) = res {
+        if let Err(error) = res {
             // Short of memory, readahead just stops; anything else is an
             // error of the mapping.
-            if e != ENOMEM {
-                Stats::inc(&t.stats.read_errors, 1);
+            if error != ENOMEM {
+                Stats::inc(&target.stats.read_errors, 1);
             }
-            b.fail();
+            builder.fail();
         }
         // The builder's end: the folio ends when its last piece completes.
-        drop(b);
+        drop(builder);
         res
     }
 
-    /// Adds `len` bytes at `offset` of a split folio, read from `nblocks`
-    /// blocks at `pblk`, to the open bio or a new one.
-    #[allow(clippy::too_many_arguments)]
+    /// Adds `bytes` of a split folio, read from `nblocks` blocks at `pblk`,
+    /// to the open bio or a new one.
     fn add_piece(
         &mut self,
-        b: &mut SplitBuilder,
+        builder: &mut SplitBuilder,
         pblk: u64,
         nblocks: u64,
-        offset: usize,
-        len: usize,
+        bytes: Range<usize>,
         pages_left: u64,
         boundary: bool,
     ) -> Result {
-        let t = self.t;
-        let steps = self.planner.piece(pblk, nblocks, boundary);
-        if steps.submit_before {
-            self.submit();
-        }
-        loop {
-            let bio = match self.bio.as_mut() {
-                Some(bio) => bio,
-                None => {
-                    let segs = bio_segments(pages_left, u64::from(bindings::BIO_MAX_VECS));
-                    let bio = ReadBio::alloc(
-                        t.bdev,
-                        pblk << (t.blkbits - 9),
-                        segs as usize,
-                        self.readahead,
-                        t.stats.clone(),
-                    )
-                    .ok_or(ENOMEM)?;
-                    self.bio.insert(bio)
-                }
-            };
-            let empty = bio.bytes() == 0;
-            match bio.add_piece(b, offset, len) {
-                Ok(()) => break,
-                Err(e) if e == EAGAIN && !empty => self.submit(),
-                Err(e) => {
-                    self.submit();
-                    self.planner.closed();
-                    return Err(e);
-                }
-            }
-        }
-        if steps.submit_after {
-            Stats::inc(&t.stats.boundary_submits, 1);
-            self.submit();
-        }
-        Ok(())
+        let steps = self.bios.planner.piece(pblk, nblocks, boundary);
+        self.bios
+            .add_piece(steps, pblk + nblocks - 1, builder, bytes, || {
+                self.target.new_bio(pblk, pages_left, self.readahead)
+            })
     }
 
     /// A small allocation for `folio`'s I/O failed. Readahead, which is
@@ -315,8 +269,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
         if !self.readahead {
             return self.fall_back(folio);
         }
-        self.submit();
-        self.planner.closed();
+        self.bios.close();
         folio.unlock();
         Err(ENOMEM)
     }
@@ -328,27 +281,26 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
     /// returned (its mapper calls failed), so that readahead stops as it
     /// does after a failed mapping of our own.
     fn fall_back(&mut self, folio: ReadFolio) -> Result {
-        self.submit();
-        self.planner.closed();
+        self.bios.close();
         if folio.is_uptodate() {
             // Someone (a mapper that fills data, or buffers read earlier)
             // already made it valid: nothing to read.
             folio.unlock();
             return Ok(());
         }
-        Stats::inc(&self.t.stats.fallbacks, 1);
+        Stats::inc(&self.target.stats.fallbacks, 1);
         // Once handed over the folio is no longer ours, and may be unlocked
         // and even reclaimed before the call returns: a reference of our
         // own keeps it there to look at.
         let folio_ref = folio.get();
         // The buffer_head path reports its errors on the folio itself.
-        let _ = (self.t.fallback)(folio);
+        let _ = (self.target.fallback)(folio);
         // Unlocked but not uptodate: the read has already failed, which for
         // block_read_full_folio means get_block failed on every block it
         // tried to map (or its I/O failed at once). fs/mpage.c's readahead
         // stops on the same test.
         if !folio_ref.is_locked() && !folio_ref.is_uptodate() {
-            Stats::inc(&self.t.stats.read_errors, 1);
+            Stats::inc(&self.target.stats.read_errors, 1);
             return Err(EIO);
         }
         Ok(())
@@ -356,25 +308,25 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
 }
 
 /// `read_folio` (fs/mpage.c's `mpage_read_folio`).
-pub(crate) fn read_folio<M: Mapper>(t: &ReadTarget<'_, M>, folio: ReadFolio) -> Result {
+pub(crate) fn read_folio<M: Mapper>(target: &ReadTarget<'_, M>, folio: ReadFolio) -> Result {
     let pages = (folio.size() / PAGE_SIZE) as u64;
-    let mut st = ReadState::new(t, false);
-    let ret = st.read_one(folio, pages);
-    st.submit();
+    let mut state = ReadState::new(target, false);
+    let ret = state.read_one(folio, pages);
+    state.bios.submit();
     ret
 }
 
 /// `readahead` (fs/mpage.c's `mpage_readahead`).
-pub(crate) fn readahead<M: Mapper>(t: &ReadTarget<'_, M>, ra: &mut Readahead<'_>) {
-    let mut st = ReadState::new(t, true);
+pub(crate) fn readahead<M: Mapper>(target: &ReadTarget<'_, M>, ra: &mut Readahead<'_>) {
+    let mut state = ReadState::new(target, true);
     while let Some(folio) = ra.next_folio() {
         let left = ra.pages_left() as u64;
-        if st.read_one(folio, left).is_err() {
+        if state.read_one(folio, left).is_err() {
             // Stop (a failed mapping or read, or no memory): the folios not
             // taken are unlocked by the page cache and read again through
             // read_folio only if someone wants them.
             break;
         }
     }
-    st.submit();
+    state.bios.submit();
 }

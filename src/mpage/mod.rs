@@ -12,6 +12,7 @@
 //! the mount (ours, or the kernel's C fs/mpage.c for comparison), the
 //! counters and their debugfs file.
 
+pub(crate) mod bio_stream;
 pub(crate) mod engine;
 pub(crate) mod mapping;
 pub(crate) mod plan;

@@ -83,6 +83,19 @@ impl Stats {
         counter.add(n, Relaxed);
     }
 
+    /// Counts a bio sent to the block layer, a write bio if `write`, with
+    /// `folios` whole folios and `bytes` bytes in it.
+    pub(crate) fn bio_submitted(&self, write: bool, folios: usize, bytes: usize) {
+        let (bio_count, folio_count, byte_count) = if write {
+            (&self.write_bios, &self.write_folios, &self.write_bytes)
+        } else {
+            (&self.bios, &self.folios, &self.bytes)
+        };
+        Stats::inc(bio_count, 1);
+        Stats::inc(folio_count, folios as u64);
+        Stats::inc(byte_count, bytes as u64);
+    }
+
     /// The counters, named.
     pub(crate) fn snapshot(&self) -> [(&'static str, u64); 18] {
         [

@@ -5,8 +5,8 @@
 //! decisions on real folios and bios.
 
 use super::{
+    bio_stream::{BioStream, NotAdded},
     engine::Mapper,
-    plan::BioPlanner,
     stats::Stats,
     write_plan::{
         for_each_run, plan_buffered, plan_unbuffered, WriteConfusion, WriteMapCache, WritePlan,
@@ -14,7 +14,7 @@ use super::{
     },
 };
 use crate::rust_bindings::{
-    bio::{BlockDevice, SplitBuilder, WriteBio},
+    bio::{BlockDevice, SplitBuilder, Write, WriteBio},
     folio::WritebackFolio,
     inode::RawInode,
     writeback::{BlockPlug, Wbc, Writeback},
@@ -39,22 +39,25 @@ pub(crate) struct WriteTarget<'a, M: Mapper> {
 struct WriteState<'a, 't, M: Mapper> {
     target: &'t WriteTarget<'a, M>,
     wbc: Wbc<'t>,
-    planner: BioPlanner,
-    bio: Option<WriteBio<Stats>>,
+    bios: BioStream<'t, Write>,
+}
+
+impl<M: Mapper> WriteTarget<'_, M> {
+    /// A write bio starting at device block `pblk`, for writeback under
+    /// `wbc`; `None` if memory is short.
+    fn new_bio(&self, pblk: u64, wbc: Wbc<'_>) -> Option<WriteBio<Stats>> {
+        WriteBio::alloc(
+            self.bdev,
+            pblk << (self.blkbits - 9),
+            bindings::BIO_MAX_VECS as usize,
+            wbc,
+            self.inode,
+            self.stats.clone(),
+        )
+    }
 }
 
 impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
-    /// Sends the open bio, if any, to the block layer.
-    fn submit(&mut self) {
-        if let Some(bio) = self.bio.take().filter(|bio| bio.bytes() > 0) {
-            let stats = self.target.stats;
-            Stats::inc(&stats.write_bios, 1);
-            Stats::inc(&stats.write_folios, bio.folios() as u64);
-            Stats::inc(&stats.write_bytes, bio.bytes() as u64);
-            bio.submit();
-        }
-    }
-
     /// Plans one folio: from its buffers if it has them, else through the
     /// mapper, allocating. A mapper error sends the folio to the buffer_head
     /// path, which asks again block by block and reports it.
@@ -109,74 +112,33 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
     /// `pblk`, as one bio segment.
     fn write_whole(
         &mut self,
-        mut folio: WritebackFolio,
+        folio: WritebackFolio,
         pblk: u64,
         nblocks: u64,
         boundary: bool,
         boundary_block: Option<u64>,
     ) -> Result {
-        let target = self.target;
-        let size = folio.size();
-        let folio_blocks = (size >> target.blkbits) as u64;
-        let steps = self.planner.folio(pblk, nblocks, boundary, folio_blocks);
-        if steps.submit_before {
-            self.submit();
-        }
-        let len = (nblocks << target.blkbits) as usize;
-        loop {
-            let bio = match self.bio.as_mut() {
-                Some(bio) => bio,
-                None => {
-                    let sector = pblk << (target.blkbits - 9);
-                    match WriteBio::alloc(
-                        target.bdev,
-                        sector,
-                        bindings::BIO_MAX_VECS as usize,
-                        self.wbc,
-                        target.inode,
-                        target.stats.clone(),
-                    ) {
-                        Some(bio) => self.bio.insert(bio),
-                        None => {
-                            self.planner.closed();
-                            return self.fall_back(folio);
-                        }
-                    }
-                }
-            };
-            let empty = bio.bytes() == 0;
-            match bio.add_folio(folio, len, nblocks as usize) {
-                Ok(()) => break,
-                // Even an empty bio refuses it: the buffer_head path can
-                // still write it.
-                Err(back) if empty => {
-                    self.planner.closed();
-                    return self.fall_back(back);
-                }
-                // The bio is full: send it and start another at this folio.
-                Err(back) => {
-                    folio = back;
-                    self.submit();
-                }
-            }
-        }
-        if steps.submit_after {
-            self.submit_at_boundary(boundary_block);
-        }
-        Ok(())
-    }
-
-    /// Sends the open bio, and if a boundary ended it, the indirect block
-    /// that follows the boundary block right behind it.
-    fn submit_at_boundary(&mut self, boundary_block: Option<u64>) {
-        self.submit();
-        if let Some(block) = boundary_block {
-            let target = self.target;
-            Stats::inc(&target.stats.write_boundary_submits, 1);
-            target
-                .bdev
-                .write_boundary_block(block, 1u32 << target.blkbits);
-        }
+        let blkbits = self.target.blkbits;
+        let folio_blocks = (folio.size() >> blkbits) as u64;
+        let steps = self
+            .bios
+            .planner
+            .folio(pblk, nblocks, boundary, folio_blocks);
+        let len = (nblocks << blkbits) as usize;
+        self.bios
+            .add(
+                steps,
+                boundary_block,
+                folio,
+                || self.target.new_bio(pblk, self.wbc),
+                |bio, folio| {
+                    bio.add_folio(folio, len, nblocks as usize)
+                        .map_err(NotAdded::refused)
+                },
+            )
+            // No bio for it, or even an empty bio refuses it: the buffer_head
+            // path can still write it.
+            .or_else(|not_added| self.fall_back(not_added.item))
     }
 
     /// Writes the first `nblocks` blocks of a large folio in pieces, one per
@@ -218,52 +180,18 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
 
     /// Adds one run of a split folio to the open bio or a new one.
     fn add_piece(&mut self, builder: &mut SplitBuilder, run: &WriteRun, bits: u32) -> Result {
-        let target = self.target;
-        let (offset, len) = ((run.first << bits) as usize, (run.len << bits) as usize);
-        let steps = self.planner.piece(run.pblk, run.len, run.boundary);
-        if steps.submit_before {
-            self.submit();
-        }
-        loop {
-            let bio = match self.bio.as_mut() {
-                Some(bio) => bio,
-                None => {
-                    let bio = WriteBio::alloc(
-                        target.bdev,
-                        run.pblk << (bits - 9),
-                        bindings::BIO_MAX_VECS as usize,
-                        self.wbc,
-                        target.inode,
-                        target.stats.clone(),
-                    )
-                    .ok_or(ENOMEM)?;
-                    self.bio.insert(bio)
-                }
-            };
-            let empty = bio.bytes() == 0;
-            match bio.add_piece(builder, offset, len) {
-                Ok(()) => break,
-                Err(e) if e == EAGAIN && !empty => self.submit(),
-                Err(e) => {
-                    // What the open bio holds goes out as it is: the next
-                    // folio must start a bio of its own.
-                    self.submit();
-                    self.planner.closed();
-                    return Err(e);
-                }
-            }
-        }
-        if steps.submit_after {
-            self.submit_at_boundary(Some(run.pblk + run.len - 1));
-        }
-        Ok(())
+        let bytes = (run.first << bits) as usize..((run.first + run.len) << bits) as usize;
+        let steps = self.bios.planner.piece(run.pblk, run.len, run.boundary);
+        self.bios
+            .add_piece(steps, run.pblk + run.len - 1, builder, bytes, || {
+                self.target.new_bio(run.pblk, self.wbc)
+            })
     }
 
     /// The buffer_head path, for folios one bio segment cannot describe.
     /// The open bio goes first, so the disk sees writes in file order.
     fn fall_back(&mut self, folio: WritebackFolio) -> Result {
-        self.submit();
-        self.planner.closed();
+        self.bios.close();
         let target = self.target;
         Stats::inc(&target.stats.write_fallbacks, 1);
         let ret = (target.fallback)(folio);
@@ -299,13 +227,12 @@ pub(crate) fn writepages<'t, M: Mapper>(
     let mut state = WriteState {
         target,
         wbc: wb.wbc(),
-        planner: BioPlanner::default(),
-        bio: None,
+        bios: BioStream::new(target.stats, target.bdev, target.blkbits),
     };
     let mut prev = Ok(());
     while let Some(folio) = wb.next_folio(prev) {
         prev = state.write_one(folio);
     }
-    state.submit();
+    state.bios.submit();
     wb.finish()
 }
