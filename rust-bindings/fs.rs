@@ -76,8 +76,18 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn fill_super(sb: &SuperBlock<Self, New>) -> Result<SuperParams<Self::Data>>;
     /// Describes inode `ino`, which is not in the inode cache.
     fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<Self::InodeData>>;
-    /// Finds `name` in directory `dir`: its inode number, or `None`.
-    fn lookup(dir: &Inode<Self>, guard: &DirGuard<'_>, name: &[u8]) -> Result<Option<u64>>;
+    /// Called once the root inode is read (by [`Self::read_inode`]) and
+    /// before the mount is set up with it: what the mount writes to the
+    /// device goes here, after everything that may refuse it. An error
+    /// fails the mount, and [`Self::put_super`] is then not called.
+    fn mount_ready(sb: &SuperBlock<Self>) -> Result;
+    /// Finds `name` in directory `dir` and gets its inode (with
+    /// [`SuperBlock::iget`]), or `None`.
+    fn lookup(
+        dir: &Inode<Self>,
+        guard: &DirGuard<'_>,
+        name: &[u8],
+    ) -> Result<Option<kernel::sync::aref::ARef<Inode<Self>>>>;
     /// Emits the entries of `dir` from `ctx.pos()` on.
     fn readdir(dir: &Inode<Self>, guard: &DirGuard<'_>, ctx: &mut DirEmitter<'_>) -> Result;
     /// Filesystem statistics.
@@ -653,6 +663,9 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: the super_block is now Ready.
             let ready = unsafe { SuperBlock::<T>::from_raw(sb) };
             let root = ready.iget(params.root_ino)?;
+            // On failure the root goes (iput) and, s_root being unset,
+            // put_super is not called.
+            T::mount_ready(ready)?;
             // SAFETY: d_make_root consumes the inode reference we pass,
             // also on failure.
             let dentry = unsafe {
@@ -1007,10 +1020,7 @@ impl<T: FileSystem> Tables<T> {
         let guard = DirGuard(dir.as_ptr(), PhantomData);
         let inode = match T::lookup(dir, &guard, name) {
             Ok(None) => core::ptr::null_mut(),
-            Ok(Some(ino)) => match dir.super_block().iget(ino) {
-                Ok(i) => kernel::sync::aref::ARef::into_raw(i).as_ptr().cast(),
-                Err(e) => return e.to_ptr(),
-            },
+            Ok(Some(i)) => kernel::sync::aref::ARef::into_raw(i).as_ptr().cast(),
             Err(e) => return e.to_ptr(),
         };
         // SAFETY: d_splice_alias consumes the inode reference (or NULL for a

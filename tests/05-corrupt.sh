@@ -6,11 +6,17 @@
 # that), and the rest of the filesystem stays readable. Corrupt allocation
 # metadata met while writing (a bitmap that marks metadata free, a free
 # count that disagrees with the bitmap) fails the write with EUCLEAN, one
-# "rext2:" line says so, and the mount is read-only from then on.
+# "rext2:" line says so, and the mount is read-only from then on. What the
+# C ext2 refuses and answers with errnos of its own, rext2 answers with
+# them too, compared with the C ext2 on the same image: a root inode that
+# is not a directory refuses the mount (EINVAL) and writes nothing; a
+# directory entry naming a reserved inode (EINVAL at lookup), an inode past
+# the last (EIO) or a deleted inode (EIO) fails with one "rext2:" line and
+# turns a read-write mount read-only.
 . "$(dirname "$0")/lib/rmpage.sh"
 
 ktap_print_header
-ktap_set_plan 22
+ktap_set_plan 36
 rm_load
 mnt=$WORK/mnt
 mkdir -p "$mnt"
@@ -142,4 +148,119 @@ free_count_off() {
 	$SYS poke "$1" $((4096 + 12)) H $(( $($SYS peek "$1" $((4096 + 12)) H) + 1 ))
 }
 alloc_corrupt "group free count that disagrees with the bitmap" free_count_off
+
+# What the C ext2 checks at mount and lookup and rext2 checks too: each case
+# on a fresh image of the same tree, with the C ext2 on a copy of it (taken
+# before rext2 mounts it) in the same boot for comparison.
+mimg=$WORK/mcheck.img
+cimg=$WORK/mcheck-c.img
+mount_mode() { awk -v m="$mnt" '$2 == m { print $4 }' /proc/mounts | cut -d, -f1; }
+img_sum() { sha256sum < "$1" | cut -c1-16; }
+
+# The root inode turned into a regular file: ext2_fill_super's "corrupt
+# root inode". A read-write mount attempt is refused before anything is
+# written (the not-cleanly-unmounted state, the mount count).
+rm_mkfs "$mimg" 4096 16M "$src"
+debugfs -w -R "sif <2> mode 0100755" "$mimg" >/dev/null 2>&1
+cp "$mimg" "$cimg"
+before=$(img_sum "$mimg")
+mdev=$(rm_loop "$mimg")
+rm_mark
+err=$($SYS mount "$mdev" "$mnt" rext2 rw)
+lines=$(rm_rext2_lines) last=$(rm_rext2_last)
+[ "$err" != OK ] || umount "$mnt"
+losetup -d "$mdev"
+after=$(img_sum "$mimg")
+cbefore=$(img_sum "$cimg")
+cdev=$(rm_loop "$cimg")
+cerr=$($SYS mount "$cdev" "$mnt" ext2 rw)
+[ "$cerr" != OK ] || umount "$mnt"
+losetup -d "$cdev"
+cafter=$(img_sum "$cimg")
+ktap_check "root inode a regular file: a read-write mount is refused with EINVAL (got $err; the C ext2 gave $cerr)" \
+	[ "$err" = EINVAL ]
+ktap_check "root inode a regular file: one rext2 line in dmesg (got $lines: $last)" [ "$lines" = 1 ]
+ktap_check "root inode a regular file: the refused read-write mount leaves the image unchanged (sha256 $before before, $after after; the C ext2's: $cbefore, $cafter)" \
+	[ "$before" = "$after" ]
+
+# set_entry_ino IMG NAME INO: the entry NAME in directory /d of IMG (4 KiB
+# blocks) names inode INO from now on.
+set_entry_ino() {
+	local blocks
+	blocks=$(debugfs -R "blocks /d" "$1" 2>/dev/null)
+	python3 - "$1" "$2" "$3" $blocks <<'PY'
+import struct, sys
+path, name, ino = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
+with open(path, "r+b") as f:
+    for blk in map(int, sys.argv[4:]):
+        f.seek(blk * 4096)
+        b = f.read(4096)
+        off = 0
+        while off < 4096:
+            rec_len, name_len = struct.unpack_from("<HB", b, off + 4)
+            if b[off + 8:off + 8 + name_len] == name:
+                f.seek(blk * 4096 + off)
+                f.write(struct.pack("<I", ino))
+                sys.exit(0)
+            off += rec_len
+sys.exit("no entry " + sys.argv[2])
+PY
+}
+
+# bad_entry DESC NAME WANT LIST_WANT PATCH: a fresh image with PATCH (a
+# function taking the image) applied, mounted read-write by rext2, cold:
+# stat of /d/NAME fails with WANT and, unless LIST_WANT is empty, listing
+# /d then fails with LIST_WANT, with one rext2 line for the two; the mount
+# is read-only from then on. The C ext2 does the same stat and listing on
+# a read-only mount of a copy (three or four tests).
+bad_entry() {
+	local desc=$1 name=$2 want=$3 lwant=$4 mdev cdev err lerr= lines last ro werr cerr clerr=
+	rm_mkfs "$mimg" 4096 16M "$src"
+	$5 "$mimg"
+	cp "$mimg" "$cimg"
+	mdev=$(rm_loop "$mimg")
+	mount -t rext2 "$mdev" "$mnt"
+	rm_drop_caches
+	rm_mark
+	err=$($SYS stat "$mnt/d/$name")
+	[ -z "$lwant" ] || lerr=$($SYS list "$mnt/d")
+	lines=$(rm_rext2_lines) last=$(rm_rext2_last)
+	ro=$(mount_mode)
+	werr=$($SYS write "$mnt/ok")
+	umount "$mnt"
+	losetup -d "$mdev"
+	cdev=$(rm_loop "$cimg" ro)
+	mount -t ext2 -o ro "$cdev" "$mnt"
+	cerr=$($SYS stat "$mnt/d/$name")
+	[ -z "$lwant" ] || clerr=$($SYS list "$mnt/d")
+	umount "$mnt"
+	losetup -d "$cdev"
+	ktap_check "$desc: stat fails with $want (got $err; the C ext2 gave $cerr)" [ "$err" = "$want" ]
+	if [ -n "$lwant" ]; then
+		ktap_check "$desc: listing the directory fails with $lwant (got $lerr; the C ext2 gave $clerr)" \
+			[ "$lerr" = "$lwant" ]
+	fi
+	ktap_check "$desc: one rext2 line in dmesg (got $lines: $last)" [ "$lines" = 1 ]
+	ktap_check_all "$desc: the mount is read-only from then on ($ro), a write gets EROFS (got $werr)" \
+		'[ "$ro" = ro ] && [ "$werr" = EROFS ]'
+}
+
+# An entry naming the resize inode (7): ext2_get_inode's "bad inode
+# number" at lookup (EINVAL); the C ext2 lists it, rext2 refuses the
+# listing too (EIO, what the C ext2's readdir gives for a page it refuses).
+link_resize_inode() { debugfs -w -R "ln <7> /d/r7" "$1" >/dev/null 2>&1; }
+bad_entry "directory entry naming the reserved resize inode 7" r7 EINVAL EIO link_resize_inode
+
+# An entry naming the inode after the last: ext2_check_folio's "inode out
+# of bounds" fails the directory's page, lookup and readdir alike (EIO).
+past_last_inode() { set_entry_ino "$1" f2 $(( $($SYS peek "$1" 1024 I) + 1 )); }
+bad_entry "directory entry naming the inode past s_inodes_count" f2 EIO EIO past_last_inode
+
+# An entry naming a deleted inode (no links, a deletion time): iget gives
+# ESTALE and the lookup "deleted inode referenced", EIO (ext2_lookup).
+delete_f3() {
+	debugfs -w -R "sif /d/f3 links_count 0" "$1" >/dev/null 2>&1
+	debugfs -w -R "sif /d/f3 dtime 1700000000" "$1" >/dev/null 2>&1
+}
+bad_entry "directory entry naming a deleted inode" f3 EIO "" delete_f3
 ktap_finished

@@ -5,7 +5,7 @@
 
 use super::{
     corrupt_inode,
-    format::{self},
+    format::{self, Corrupt},
     superblock::SbInfo,
     Rext2,
 };
@@ -16,6 +16,7 @@ use crate::rust_bindings::{
 use kernel::{
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
+    sync::aref::ARef,
 };
 
 /// Calls `f(idx, block)` on the blocks of directory `dir` from block `first`
@@ -62,25 +63,48 @@ fn has_filetype(dir: &Inode<Rext2>) -> bool {
     SbInfo::of(dir.super_block()).fs.feature_incompat & format::INCOMPAT_FILETYPE != 0
 }
 
-/// Finds `name` in `dir`: its inode number, or `None`.
-pub(crate) fn lookup(dir: &Inode<Rext2>, guard: &DirGuard<'_>, name: &[u8]) -> Result<Option<u64>> {
+/// Finds `name` in `dir` and gets its inode, or `None` (ext2_lookup).
+///
+/// The entry found must name an inode a directory may link
+/// ([`format::SuperBlock::check_entry_ino`]): a reserved inode fails with
+/// `EINVAL`, one past the last with `EIO`, as in the C ext2. An entry that
+/// leads to a deleted inode (`ESTALE` from iget) fails with `EIO`, and
+/// says "deleted inode referenced", as ext2_lookup does. Each is
+/// corruption of `dir`: one `rext2:` line for it, and a read-write mount
+/// goes read-only.
+pub(crate) fn lookup(
+    dir: &Inode<Rext2>,
+    guard: &DirGuard<'_>,
+    name: &[u8],
+) -> Result<Option<ARef<Inode<Rext2>>>> {
     if name.len() > 255 {
         return Err(ENAMETOOLONG);
     }
+    let fs = &SbInfo::of(dir.super_block()).fs;
     let filetype = has_filetype(dir);
     let bits = dir.blkbits();
-    walk_dir_blocks(dir, guard, 0, |idx, data| {
+    let found = walk_dir_blocks(dir, guard, 0, |idx, data| {
         let mut off = 0usize;
         while off < data.len() {
             let e = format::dir_entry(data, off, idx << bits, filetype)
                 .map_err(|c| corrupt_inode(dir, c))?;
             if e.ino != 0 && e.name == name {
+                fs.check_entry_ino(e.ino, (idx << bits) + off as u64)
+                    .map_err(|c| corrupt_inode(dir, c))?;
                 return Ok(Some(u64::from(e.ino)));
             }
             off += e.rec_len;
         }
         Ok(None)
-    })
+    })?;
+    let Some(ino) = found else {
+        return Ok(None);
+    };
+    match dir.super_block().iget(ino) {
+        Ok(inode) => Ok(Some(inode)),
+        Err(e) if e == ESTALE => Err(corrupt_inode(dir, Corrupt::DeletedInode(ino))),
+        Err(e) => Err(e),
+    }
 }
 
 /// Emits the entries of `dir` from the position in `ctx` on.
@@ -89,6 +113,7 @@ pub(crate) fn readdir(
     guard: &DirGuard<'_>,
     ctx: &mut DirEmitter<'_>,
 ) -> Result {
+    let fs = &SbInfo::of(dir.super_block()).fs;
     let filetype = has_filetype(dir);
     let bits = dir.blkbits();
     let Ok(pos) = u64::try_from(ctx.pos()) else {
@@ -109,6 +134,15 @@ pub(crate) fn readdir(
                 // The position names the entry being emitted: if the
                 // caller's buffer is full, the next call starts here.
                 ctx.set_pos((base + off as u64) as i64);
+                // An entry that names an inode no directory may link fails
+                // the call, and the next ones, with EIO: what the C ext2's
+                // readdir gives for a page ext2_check_folio refuses (it
+                // refuses inodes past the last; reserved inodes it lists,
+                // and fails only their lookup).
+                fs.check_entry_ino(e.ino, base + off as u64).map_err(|c| {
+                    corrupt_inode(dir, c);
+                    EIO
+                })?;
                 if e.ino != 0 && !ctx.emit(e.name, u64::from(e.ino), format::dtype(e.file_type)) {
                     return Ok(Some(()));
                 }

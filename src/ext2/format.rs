@@ -115,6 +115,32 @@ pub(crate) enum Corrupt {
     TooLarge(u64),
     /// A block bitmap marks this metadata block free.
     FreeMetadata(u64),
+    /// The root inode cannot be the root of a mount (ext2_fill_super's
+    /// check, or ext2_iget's on its links).
+    Root(RootProblem),
+    /// An inode with no links that is not deleted: it has a mode and no
+    /// deletion time (ext2_iget: "filesystem may be corrupt").
+    NoLinks(u16),
+    /// A directory entry names a reserved inode other than the root (1 up
+    /// to `first_ino - 1`: bad blocks, resize, journal, ...), which no
+    /// directory may link (ext2_get_inode's "bad inode number").
+    EntryReserved {
+        /// Byte offset of the entry in its directory.
+        offset: u64,
+        /// The inode it names.
+        ino: u32,
+    },
+    /// A directory entry names an inode past `s_inodes_count`
+    /// (ext2_check_folio's "inode out of bounds").
+    EntryOutOfBounds {
+        /// Byte offset of the entry in its directory.
+        offset: u64,
+        /// The inode it names.
+        ino: u32,
+    },
+    /// A directory entry names a deleted inode (ext2_lookup's "deleted
+    /// inode referenced").
+    DeletedInode(u64),
     /// A group's block bitmap and its descriptor disagree on how many
     /// blocks are free.
     FreeCount {
@@ -125,6 +151,19 @@ pub(crate) enum Corrupt {
         /// Free blocks the descriptor says.
         desc: u32,
     },
+}
+
+/// What makes a root inode unusable, each with the C ext2's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RootProblem {
+    /// Deleted ([`Inode::is_deleted`]): ext2_iget's `ESTALE`.
+    Deleted,
+    /// No links, but a mode and no deletion time: ext2_iget's
+    /// `EFSCORRUPTED`.
+    NoLinks,
+    /// Not a directory, or a directory with no blocks or a size of 0:
+    /// ext2_fill_super's "corrupt root inode", `EINVAL`.
+    NotADirectory,
 }
 
 fn le16(b: &[u8], off: usize) -> u16 {
@@ -372,6 +411,22 @@ impl SuperBlock {
         let group = idx.checked_div(ipg).ok_or(bad)? as u32;
         let off = idx.checked_rem(ipg).ok_or(bad)? * u64::from(self.inode_size);
         Ok((group, off))
+    }
+
+    /// Checks the inode number `ino` of a directory entry at byte `offset`
+    /// of its directory: 0 (an unused entry), the root, or an inode from
+    /// `first_ino` to `inodes_count`. The C ext2 refuses the others too, at
+    /// different places: past `inodes_count` when it checks the directory's
+    /// page (ext2_check_folio), a reserved inode when the entry is looked
+    /// up (ext2_get_inode through ext2_iget).
+    pub(crate) fn check_entry_ino(&self, ino: u32, offset: u64) -> Result<(), Corrupt> {
+        if ino > self.inodes_count {
+            Err(Corrupt::EntryOutOfBounds { offset, ino })
+        } else if ino != 0 && ino != ROOT_INO && ino < self.first_ino {
+            Err(Corrupt::EntryReserved { offset, ino })
+        } else {
+            Ok(())
+        }
     }
 
     /// Blocks of each group's inode table (ext2's `s_itb_per_group`).
@@ -644,6 +699,41 @@ impl Inode {
         put_le16(raw, 120, (self.uid >> 16) as u16);
         put_le16(raw, 122, (self.gid >> 16) as u16);
         Ok(())
+    }
+
+    /// Whether the inode is deleted: no links, and no mode or a deletion
+    /// time (ext2_iget's test, e2fsck's too). ext2_iget gives `ESTALE` for
+    /// it, without a message: a directory entry that leads to it is what is
+    /// corrupt, and the lookup says so.
+    pub(crate) fn is_deleted(&self) -> bool {
+        self.links == 0 && (self.mode == 0 || self.dtime != 0)
+    }
+
+    /// Checks the links of an inode that is not deleted: none, with a mode
+    /// and no deletion time, is corruption (ext2_iget's `EFSCORRUPTED`).
+    /// A deletion time on an inode that has links is not looked at, as
+    /// ext2_iget does not look at it.
+    pub(crate) fn check_links(&self) -> Result<(), Corrupt> {
+        if self.links == 0 && !self.is_deleted() {
+            return Err(Corrupt::NoLinks(self.mode));
+        }
+        Ok(())
+    }
+
+    /// Checks that this inode can be the root of a mount: what ext2_iget
+    /// checks of its links, then ext2_fill_super's check, a directory with
+    /// blocks and a non-zero size.
+    pub(crate) fn check_root(&self) -> Result<(), Corrupt> {
+        let problem = if self.is_deleted() {
+            RootProblem::Deleted
+        } else if self.links == 0 {
+            RootProblem::NoLinks
+        } else if self.mode & S_IFMT != S_IFDIR || self.blocks == 0 || self.size == 0 {
+            RootProblem::NotADirectory
+        } else {
+            return Ok(());
+        };
+        Err(Corrupt::Root(problem))
     }
 
     /// Whether a symlink keeps its target in `block` (ext2's

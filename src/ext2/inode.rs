@@ -305,10 +305,17 @@ pub(crate) fn read_inode(sb: &SuperBlock<Rext2>, ino: u64) -> Result<InodeParams
     let mut bytes = [0u8; format::INODE_CORE_SIZE];
     sb.bread(blk)?.read(at, &mut bytes)?;
     let raw = format::Inode::parse(&bytes).map_err(|c| corrupt(sb, ino, c))?;
-    if raw.links == 0 || raw.dtime != 0 {
-        // A deleted inode reached through a directory entry.
-        return Err(corrupt(sb, ino, Corrupt::InodeNumber(ino)));
+    // The root is read once, by the mount, which it must be able to serve
+    // (ext2_fill_super's check, before the mount writes anything).
+    if ino == u64::from(format::ROOT_INO) {
+        raw.check_root().map_err(|c| corrupt(sb, ino, c))?;
     }
+    // A deleted inode is stale, not corrupt (ext2_iget): the lookup that
+    // met it through a directory entry reports the entry.
+    if raw.is_deleted() {
+        return Err(ESTALE);
+    }
+    raw.check_links().map_err(|c| corrupt(sb, ino, c))?;
     let kind = inode_kind(sb, ino, &raw)?;
     let large_folios = matches!(kind, InodeKind::Regular) && crate::large_folios_param();
     let group = (ino - 1)

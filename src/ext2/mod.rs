@@ -32,9 +32,12 @@ use crate::{
         writeback::Writeback,
     },
 };
-use format::Corrupt;
+use format::{Corrupt, RootProblem};
 use inode::{BlockMap, InodeInfo};
-use kernel::{prelude::*, sync::atomic::Relaxed};
+use kernel::{
+    prelude::*,
+    sync::{aref::ARef, atomic::Relaxed},
+};
 use superblock::SbInfo;
 
 /// The rext2 filesystem type.
@@ -55,7 +58,7 @@ pub(crate) fn corrupt_inode(inode: &Inode<Rext2>, c: Corrupt) -> Error {
 /// be trusted.
 pub(crate) fn corrupt<T: FileSystem, S>(sb: &SuperBlock<T, S>, ino: u64, c: Corrupt) -> Error {
     let dev = sb.id();
-    let ro = if errno(c) == EUCLEAN && !sb.is_read_only() {
+    let ro = if !refuses_mount(c) && !sb.is_read_only() {
         sb.set_read_only();
         "; the mount is read-only from now on"
     } else {
@@ -86,6 +89,26 @@ pub(crate) fn corrupt<T: FileSystem, S>(sb: &SuperBlock<T, S>, ino: u64, c: Corr
             pr_err!("rext2: {dev}: inode {ino}: size {s} disagrees with its kind or blocks{ro}\n")
         }
         Corrupt::TooLarge(s) => pr_err!("rext2: {dev}: inode {ino}: size {s} too large{ro}\n"),
+        Corrupt::Root(p) => {
+            let why = match p {
+                RootProblem::Deleted => "deleted",
+                RootProblem::NoLinks => "no links",
+                RootProblem::NotADirectory => "not a directory with blocks and a size",
+            };
+            pr_err!("rext2: {dev}: corrupt root inode ({why}), run e2fsck{ro}\n")
+        }
+        Corrupt::NoLinks(mode) => pr_err!(
+            "rext2: {dev}: inode {ino} has no links but mode {mode:#o} and no deletion time{ro}\n"
+        ),
+        Corrupt::EntryReserved { offset, ino: i } => pr_err!(
+            "rext2: {dev}: directory {ino}: entry at offset {offset} names reserved inode {i}{ro}\n"
+        ),
+        Corrupt::EntryOutOfBounds { offset, ino: i } => pr_err!(
+            "rext2: {dev}: directory {ino}: entry at offset {offset} names inode {i}, past the last one{ro}\n"
+        ),
+        Corrupt::DeletedInode(i) => {
+            pr_err!("rext2: {dev}: directory {ino}: deleted inode referenced: {i}{ro}\n")
+        }
         Corrupt::FreeMetadata(b) => {
             pr_err!("rext2: {dev}: block bitmap marks metadata block {b} free{ro}\n")
         }
@@ -100,19 +123,41 @@ pub(crate) fn corrupt<T: FileSystem, S>(sb: &SuperBlock<T, S>, ino: u64, c: Corr
     errno(c)
 }
 
+/// Whether a corruption refuses a mount (it is found while mounting),
+/// rather than turning a mount that is there read-only.
+fn refuses_mount(c: Corrupt) -> bool {
+    matches!(
+        c,
+        Corrupt::BadMagic(_)
+            | Corrupt::BlockSize(_)
+            | Corrupt::Revision(_)
+            | Corrupt::Rev0Features
+            | Corrupt::Incompat(_)
+            | Corrupt::InodeSize(_)
+            | Corrupt::Geometry
+            | Corrupt::DeviceTooSmall { .. }
+            | Corrupt::Descriptor(_)
+            | Corrupt::Root(_)
+    )
+}
+
 /// The errno for a corruption: what mount refuses is EINVAL, like the C
-/// ext2; what is found at run time is EUCLEAN (the kernel's EFSCORRUPTED).
+/// ext2, but for a root inode that ext2_iget already refuses (`ESTALE` if
+/// deleted, `EFSCORRUPTED` if it has no links). What is found at run time
+/// is EUCLEAN (the kernel's EFSCORRUPTED), but where the C ext2 answers
+/// otherwise and rext2 answers as it does: a directory entry that names a
+/// reserved inode fails its lookup with `EINVAL` (ext2_get_inode), one
+/// that names an inode past the last fails with `EIO` (ext2_check_folio
+/// fails the directory's page), and so does one that names a deleted
+/// inode (ext2_lookup). (Readdir gives `EIO` for every entry it refuses
+/// for its inode number: [`dir::readdir`].)
 fn errno(c: Corrupt) -> Error {
     match c {
-        Corrupt::BadMagic(_)
-        | Corrupt::BlockSize(_)
-        | Corrupt::Revision(_)
-        | Corrupt::Rev0Features
-        | Corrupt::Incompat(_)
-        | Corrupt::InodeSize(_)
-        | Corrupt::Geometry
-        | Corrupt::DeviceTooSmall { .. }
-        | Corrupt::Descriptor(_) => EINVAL,
+        Corrupt::Root(RootProblem::Deleted) => ESTALE,
+        Corrupt::Root(RootProblem::NoLinks) => EUCLEAN,
+        Corrupt::EntryReserved { .. } => EINVAL,
+        Corrupt::EntryOutOfBounds { .. } | Corrupt::DeletedInode(_) => EIO,
+        c if refuses_mount(c) => EINVAL,
         _ => EUCLEAN,
     }
 }
@@ -130,7 +175,15 @@ impl FileSystem for Rext2 {
         inode::read_inode(sb, ino)
     }
 
-    fn lookup(dir: &Inode<Self>, guard: &DirGuard<'_>, name: &[u8]) -> Result<Option<u64>> {
+    fn mount_ready(sb: &SuperBlock<Self>) -> Result {
+        superblock::mount_ready(sb)
+    }
+
+    fn lookup(
+        dir: &Inode<Self>,
+        guard: &DirGuard<'_>,
+        name: &[u8],
+    ) -> Result<Option<ARef<Inode<Self>>>> {
         dir::lookup(dir, guard, name)
     }
 

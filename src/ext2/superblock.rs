@@ -191,14 +191,6 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
         fs.state
     };
     let engine = MountEngine::new(sb.id())?;
-    pr_info!(
-        "rext2: {}: mounted {}, {} byte blocks, {} groups, {} engine\n",
-        sb.id(),
-        if writable { "read-write" } else { "read-only" },
-        fs.block_size(),
-        fs.groups(),
-        engine.engine().name()
-    );
     // The allocator exists on read-only mounts too, so that a remount
     // read-write finds it.
     let alloc = Allocator::new(fs.clone(), &descs)?;
@@ -213,8 +205,25 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
         }),
         GFP_KERNEL,
     )?;
-    // A read-write mount marks the file system as not cleanly unmounted
-    // until put_super says otherwise.
+    // The on-disk state is written by mount_ready, once the root inode is
+    // read and checked: a mount refused for its root leaves the image as it
+    // was.
+    Ok(SuperParams {
+        magic: u64::from(format::EXT2_MAGIC),
+        max_bytes,
+        root_ino: u64::from(format::ROOT_INO),
+        data: info,
+    })
+}
+
+/// `mount_ready`: the root inode was read and is fit to be the root
+/// (`read_inode` checked it). A read-write mount marks the file system as not
+/// cleanly unmounted, with the mount counted, until put_super says otherwise
+/// (ext2_setup_super, which the C ext2 also calls only after its root
+/// check).
+pub(crate) fn mount_ready(sb: &SuperBlock<Rext2>) -> Result {
+    let info = SbInfo::of(sb);
+    let writable = !sb.is_read_only();
     if writable {
         let (block, off) = info.super_location;
         let bh = sb.bread(block)?;
@@ -225,12 +234,17 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
         bh.mark_dirty();
         bh.sync()?;
     }
-    Ok(SuperParams {
-        magic: u64::from(format::EXT2_MAGIC),
-        max_bytes,
-        root_ino: u64::from(format::ROOT_INO),
-        data: info,
-    })
+    // Said once the mount cannot fail any more: a refused mount prints its
+    // one line, nothing else.
+    pr_info!(
+        "rext2: {}: mounted {}, {} byte blocks, {} groups, {} engine\n",
+        sb.id(),
+        if writable { "read-write" } else { "read-only" },
+        info.fs.block_size(),
+        info.fs.groups(),
+        info.engine.engine().name()
+    );
+    Ok(())
 }
 
 /// The largest file a mount allows. Without the large_file feature, files

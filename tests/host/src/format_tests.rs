@@ -6,10 +6,11 @@
 //! ext2_check_folio).
 
 use crate::ext2::format::{
-    dir_entry, dtype, BlockPath, Corrupt, DirEntry, GroupDesc, Inode, SuperBlock, COMPAT_DIR_INDEX,
-    COMPAT_EXT_ATTR, COMPAT_HAS_JOURNAL, COMPAT_RESIZE_INODE, DEFAULT_MAX_MNT_COUNT, EXT2_MAGIC,
-    INCOMPAT_FILETYPE, RO_COMPAT_BTREE_DIR, RO_COMPAT_LARGE_FILE, RO_COMPAT_SPARSE_SUPER,
-    STATE_ERROR, STATE_VALID, S_IFDIR, S_IFLNK, S_IFREG,
+    dir_entry, dtype, BlockPath, Corrupt, DirEntry, GroupDesc, Inode, RootProblem, SuperBlock,
+    COMPAT_DIR_INDEX, COMPAT_EXT_ATTR, COMPAT_HAS_JOURNAL, COMPAT_RESIZE_INODE,
+    DEFAULT_MAX_MNT_COUNT, EXT2_MAGIC, INCOMPAT_FILETYPE, RO_COMPAT_BTREE_DIR,
+    RO_COMPAT_LARGE_FILE, RO_COMPAT_SPARSE_SUPER, STATE_ERROR, STATE_VALID, S_IFDIR, S_IFLNK,
+    S_IFREG,
 };
 
 const PAGE: u64 = 4096;
@@ -968,6 +969,102 @@ fn inode_shorter_than_128_bytes_is_refused() {
     assert_eq!(Inode::parse(&big), Inode::parse(&b));
 }
 
+/// An inode with `links`, `dtime` and `mode` set (the other fields as
+/// `inode_bytes` leaves them), parsed.
+fn inode_with(mode: u16, links: u16, dtime: u32) -> Inode {
+    let mut b = inode_bytes(mode, 0);
+    put16(&mut b, 26, links);
+    put32(&mut b, 20, dtime);
+    Inode::parse(&b).unwrap()
+}
+
+#[test]
+fn deleted_inodes_are_those_ext2_iget_calls_stale() {
+    // (mode, links, dtime, deleted, links check): ext2_iget's test is
+    // "no links, and no mode or a deletion time"; an inode with no links
+    // but a mode and no deletion time is corrupt instead.
+    let cases: [(u16, u16, u32, bool, Result<(), Corrupt>); 7] = [
+        (S_IFREG | 0o644, 1, 0, false, Ok(())),
+        (S_IFREG | 0o644, 0, 1_700_000_000, true, Ok(())),
+        (0, 0, 0, true, Ok(())),
+        (0, 0, 5, true, Ok(())),
+        (
+            S_IFDIR | 0o755,
+            0,
+            0,
+            false,
+            Err(Corrupt::NoLinks(S_IFDIR | 0o755)),
+        ),
+        // A deletion time with links left is not looked at, as in
+        // ext2_iget.
+        (S_IFREG | 0o644, 1, 1_700_000_000, false, Ok(())),
+        (0, 3, 0, false, Ok(())),
+    ];
+    for (mode, links, dtime, deleted, links_ok) in cases {
+        let i = inode_with(mode, links, dtime);
+        assert_eq!(
+            i.is_deleted(),
+            deleted,
+            "mode {mode:o} links {links} dtime {dtime}"
+        );
+        assert_eq!(
+            i.check_links(),
+            links_ok,
+            "mode {mode:o} links {links} dtime {dtime}"
+        );
+    }
+}
+
+/// A root directory as mke2fs makes it: 4096 bytes, 8 sectors, 3 links.
+fn root_bytes() -> [u8; 128] {
+    let mut b = inode_bytes(S_IFDIR | 0o755, 4096);
+    put16(&mut b, 26, 3);
+    put32(&mut b, 28, 8);
+    b
+}
+
+#[test]
+fn root_inode_must_be_a_live_directory_with_blocks_and_a_size() {
+    assert_eq!(Inode::parse(&root_bytes()).unwrap().check_root(), Ok(()));
+    // ext2_fill_super's check: a directory, i_blocks and i_size non-zero.
+    let not_dir = Err(Corrupt::Root(RootProblem::NotADirectory));
+    let edits: [(&str, fn(&mut [u8; 128]), Result<(), Corrupt>); 8] = [
+        ("a regular file", |b| put16(b, 0, S_IFREG | 0o644), not_dir),
+        ("a symlink", |b| put16(b, 0, S_IFLNK | 0o777), not_dir),
+        ("a directory of size 0", |b| put32(b, 4, 0), not_dir),
+        ("a directory with no blocks", |b| put32(b, 28, 0), not_dir),
+        // ext2_iget's checks come first: ESTALE, EFSCORRUPTED.
+        (
+            "deleted (no links, a deletion time)",
+            |b| {
+                put16(b, 26, 0);
+                put32(b, 20, 1_700_000_000);
+            },
+            Err(Corrupt::Root(RootProblem::Deleted)),
+        ),
+        (
+            "deleted (no links, no mode)",
+            |b| {
+                put16(b, 26, 0);
+                put16(b, 0, 0);
+            },
+            Err(Corrupt::Root(RootProblem::Deleted)),
+        ),
+        (
+            "no links, a mode, no deletion time",
+            |b| put16(b, 26, 0),
+            Err(Corrupt::Root(RootProblem::NoLinks)),
+        ),
+        // Links and a deletion time: ext2_iget does not look at dtime.
+        ("a deletion time with links", |b| put32(b, 20, 5), Ok(())),
+    ];
+    for (what, edit, want) in edits {
+        let mut b = root_bytes();
+        edit(&mut b);
+        assert_eq!(Inode::parse(&b).unwrap().check_root(), want, "{what}");
+    }
+}
+
 /// An inode image like mke2fs and the kernel leave them: every byte that
 /// `Inode` does not own holds something of its own.
 fn busy_inode_bytes(mode: u16, size: u64) -> [u8; 256] {
@@ -1400,6 +1497,63 @@ fn dir_entry_header_past_the_block_is_refused() {
         dir_entry(&b, 1016, 0, true),
         Err(Corrupt::DirEntry { offset: 1016 })
     );
+}
+
+#[test]
+fn dir_entries_may_name_the_root_and_inodes_from_first_ino_on() {
+    // 3 groups of 1024 inodes, first_ino 11.
+    let sb = sb_1k();
+    assert_eq!((sb.first_ino, sb.inodes_count), (11, 3072));
+    for ino in [0, 2, 11, 12, 1024, 3071, 3072] {
+        assert_eq!(sb.check_entry_ino(ino, 24), Ok(()), "inode {ino}");
+    }
+    // The reserved inodes: bad blocks (1), 3 to 6, resize (7), journal (8),
+    // 9 and 10 (ext2_get_inode's "bad inode number").
+    for ino in [1, 3, 4, 5, 6, 7, 8, 9, 10] {
+        assert_eq!(
+            sb.check_entry_ino(ino, 4096 + 24),
+            Err(Corrupt::EntryReserved {
+                offset: 4096 + 24,
+                ino
+            }),
+            "inode {ino}"
+        );
+    }
+    // Past s_inodes_count (ext2_check_folio's "inode out of bounds").
+    for ino in [3073, 100_000, u32::MAX] {
+        assert_eq!(
+            sb.check_entry_ino(ino, 12),
+            Err(Corrupt::EntryOutOfBounds { offset: 12, ino }),
+            "inode {ino}"
+        );
+    }
+}
+
+#[test]
+fn dir_entries_follow_a_larger_first_ino() {
+    // A revision 1 file system whose first non-reserved inode is 20.
+    let sb = SbImage::new(4096)
+        .edit(|s| s.first_ino = 20)
+        .parse()
+        .unwrap();
+    assert_eq!(sb.check_entry_ino(2, 0), Ok(()));
+    assert_eq!(
+        sb.check_entry_ino(11, 0),
+        Err(Corrupt::EntryReserved { offset: 0, ino: 11 })
+    );
+    assert_eq!(
+        sb.check_entry_ino(19, 0),
+        Err(Corrupt::EntryReserved { offset: 0, ino: 19 })
+    );
+    assert_eq!(sb.check_entry_ino(20, 0), Ok(()));
+    // Revision 0: first_ino is 11 whatever the field says.
+    let rev0 = SbImage::new(1024).rev0().parse().unwrap();
+    assert_eq!(rev0.first_ino, 11);
+    assert_eq!(
+        rev0.check_entry_ino(10, 0),
+        Err(Corrupt::EntryReserved { offset: 0, ino: 10 })
+    );
+    assert_eq!(rev0.check_entry_ino(11, 0), Ok(()));
 }
 
 #[test]
