@@ -341,14 +341,20 @@ fn prepare_buffers<T: FileSystem>(
         buffer.clear_new();
         if !buffer.is_mapped() {
             let lblk = (folio.pos() >> blkbits) + index as u64;
-            let mapping = match run {
-                Some(mapping) if mapping.covers(lblk) => mapping,
-                _ => {
-                    let max = blocks_to_map(start, write, blkbits);
-                    *run.insert(map_for_write(inode, lblk, max)?)
-                }
-            };
-            map_buffer(&mut buffer, inode.super_block(), &mapping, lblk)?;
+            let mapped = match run {
+                Some(mapping) if mapping.covers(lblk) => Ok(mapping),
+                _ => map_for_write(inode, lblk, blocks_to_map(start, write, blkbits)),
+            }
+            .and_then(|mapping| {
+                map_buffer(&mut buffer, inode.super_block(), &mapping, lblk)?;
+                Ok(*run.insert(mapping))
+            });
+            if let Err(e) = mapped {
+                // Reads already started must end before the folio goes
+                // back unlocked, as in C.
+                res = Err(e);
+                break;
+            }
         }
         let block = start..start + blocksize;
         match prepare_buffer(block, write, folio_uptodate, buffer.prepare_state()) {
