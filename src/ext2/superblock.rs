@@ -305,21 +305,24 @@ pub(crate) fn remount(sb: &SuperBlock<Rext2>, read_only: bool, synced: Result) -
         }
         return Ok(max_bytes(&info.fs, false));
     }
-    let unknown = info.fs.ro_compat_unwritable();
-    if unknown != 0 {
+    // Features the code cannot write refuse the way up, with the C ext2's
+    // errno: unknown RO_COMPAT ones, and COMPAT ones such as a journal.
+    let refusals = [
+        (
+            info.fs.ro_compat_unwritable(),
+            "unsupported RO_COMPAT features",
+        ),
+        (
+            info.fs.compat_unwritable(),
+            "features that cannot be written",
+        ),
+    ];
+    if let Some((features, what)) = refusals.into_iter().find(|(bits, _)| *bits != 0) {
         pr_warn!(
-            "rext2: {}: cannot remount read-write: unsupported RO_COMPAT features {:#x}\n",
+            "rext2: {}: cannot remount read-write: {} {:#x}\n",
             sb.id(),
-            unknown
-        );
-        return Err(EROFS);
-    }
-    let unwritable = info.fs.compat_unwritable();
-    if unwritable != 0 {
-        pr_warn!(
-            "rext2: {}: cannot remount read-write: features {:#x} cannot be written\n",
-            sb.id(),
-            unwritable
+            what,
+            features
         );
         return Err(EROFS);
     }
