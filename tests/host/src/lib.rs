@@ -24,6 +24,8 @@ mod write_plan;
 mod balloc;
 #[path = "../../../src/ext2/blockmap.rs"]
 mod blockmap;
+#[path = "../../../src/ext2/dirent.rs"]
+mod dirent;
 #[path = "../../../src/ext2/format.rs"]
 mod format;
 
@@ -34,7 +36,7 @@ mod mpage {
 
 /// `src/ext2/`, as the kernel crate names it.
 mod ext2 {
-    pub(crate) use super::{balloc, blockmap, format};
+    pub(crate) use super::{balloc, blockmap, dirent, format};
 }
 
 #[cfg(test)]
@@ -54,3 +56,6 @@ mod balloc_tests;
 
 #[cfg(test)]
 mod blockmap_tests;
+
+#[cfg(test)]
+mod dirent_tests;
