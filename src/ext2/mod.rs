@@ -10,14 +10,15 @@
 //! [`crate::mpage`] (or, with `engine=c`, the kernel's C fs/mpage.c with the
 //! same block mapper). Laid out as fs/ext2/ is: the on-disk format and the
 //! allocation and block-map decisions in plain Rust ([`format`],
-//! [`balloc`], [`blockmap`]), the kernel side by concern ([`superblock`],
-//! [`allocator`], [`inode`], [`dir`]).
+//! [`balloc`], [`ialloc`], [`blockmap`]), the kernel side by concern
+//! ([`superblock`], [`allocator`], [`inode`], [`dir`]).
 
 pub(crate) mod allocator;
 pub(crate) mod balloc;
 pub(crate) mod blockmap;
 pub(crate) mod dir;
 pub(crate) mod format;
+pub(crate) mod ialloc;
 pub(crate) mod inode;
 pub(crate) mod superblock;
 
@@ -119,6 +120,9 @@ pub(crate) fn corrupt<T: FileSystem, S>(sb: &SuperBlock<T, S>, ino: u64, c: Corr
         } => pr_err!(
             "rext2: {dev}: group {group}: bitmap has {bitmap} free blocks, descriptor says {desc}{ro}\n"
         ),
+        Corrupt::InodeAlreadyFree(i) => {
+            pr_err!("rext2: {dev}: freeing inode {i}: bit already cleared{ro}\n")
+        }
     }
     errno(c)
 }

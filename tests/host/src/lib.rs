@@ -26,6 +26,8 @@ mod balloc;
 mod blockmap;
 #[path = "../../../src/ext2/format.rs"]
 mod format;
+#[path = "../../../src/ext2/ialloc.rs"]
+mod ialloc;
 
 /// `src/mpage/`, as the kernel crate names it.
 mod mpage {
@@ -34,7 +36,7 @@ mod mpage {
 
 /// `src/ext2/`, as the kernel crate names it.
 mod ext2 {
-    pub(crate) use super::{balloc, blockmap, format};
+    pub(crate) use super::{balloc, blockmap, format, ialloc};
 }
 
 #[cfg(test)]
@@ -54,3 +56,6 @@ mod balloc_tests;
 
 #[cfg(test)]
 mod blockmap_tests;
+
+#[cfg(test)]
+mod ialloc_tests;
