@@ -17,6 +17,7 @@ pub(crate) mod debugfs;
 pub(crate) mod folio;
 pub(crate) mod fs;
 pub(crate) mod inode;
+pub(crate) mod random;
 pub(crate) mod readahead;
 pub(crate) mod super_block;
 pub(crate) mod writeback;

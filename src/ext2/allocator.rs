@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The block allocator of a mount (fs/ext2/balloc.c): block bitmaps and
-//! free counts through the buffer cache. Which blocks to take is decided in
-//! [`super::balloc`]; this file reads and writes the bitmaps, the group
+//! The block and inode allocator of a mount (fs/ext2/balloc.c,
+//! fs/ext2/ialloc.c): bitmaps and free counts through the buffer cache.
+//! Which blocks and inodes to take is decided in [`super::balloc`] and
+//! [`super::ialloc`]; this file reads and writes the bitmaps, the group
 //! descriptors and the counts around those decisions.
 //!
 //! Each group has a lock of its own, over its descriptor, its bitmap and
@@ -13,11 +14,12 @@
 
 use super::{
     balloc,
-    format::{Corrupt, GroupDesc, SuperBlock, DESC_SIZE},
+    format::{Corrupt, GroupDesc, SuperBlock, DESC_SIZE, ROOT_INO},
+    ialloc::{self, GroupCounts, Totals},
 };
 use crate::rust_bindings::{
     buffer_head::BufferHead, cred::may_use_reserved_blocks, fs::FileSystem,
-    super_block::SuperBlock as VfsSuperBlock,
+    random::random_u32_below, super_block::SuperBlock as VfsSuperBlock,
 };
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
@@ -25,6 +27,9 @@ use kernel::{new_mutex, prelude::*, sync::Mutex};
 pub(crate) struct MountCounts {
     /// The super block, with its current free counts.
     pub(crate) fs: SuperBlock,
+    /// Directories, summed over the groups (ext2's `s_dirs_counter`), for
+    /// the placement of new directories.
+    dirs: u64,
     /// Bitmap and descriptor blocks dirtied and not yet written by an fsync:
     /// fsync writes them, so that the blocks it made durable are also
     /// durably in use, and counted, for e2fsck. Each with the number of the
@@ -78,12 +83,27 @@ impl From<Error> for AllocError {
 struct GroupState {
     /// The descriptor, with its current free counts.
     desc: GroupDesc,
-    /// The group's bitmap was checked against its descriptor since the
-    /// mount; from then on only this allocator changes either.
+    /// The group's block bitmap was checked against its descriptor since
+    /// the mount; from then on only this allocator changes either.
     checked: bool,
+    /// The group's directory debt, for placing directories (ext2's
+    /// `s_debts`, in memory for the mount only, like the C one).
+    debt: u8,
 }
 
-/// A mount's block allocator.
+impl GroupState {
+    /// What the inode placement policy looks at of this group.
+    fn counts(&self) -> GroupCounts {
+        GroupCounts {
+            free_inodes: u32::from(self.desc.free_inodes),
+            free_blocks: u32::from(self.desc.free_blocks),
+            used_dirs: u32::from(self.desc.used_dirs),
+            debt: self.debt,
+        }
+    }
+}
+
+/// A mount's block and inode allocator.
 #[pin_data]
 pub(crate) struct Allocator {
     /// The geometry (the counts in it are not kept: see `mount`).
@@ -103,14 +123,21 @@ impl Allocator {
             let state = GroupState {
                 desc: *desc,
                 checked: false,
+                debt: 0,
             };
             groups.push(KBox::pin_init(new_mutex!(state), GFP_KERNEL)?, GFP_KERNEL)?;
         }
-        let counts = MountCounts {
+        let mut counts = MountCounts {
             fs: fs.clone(),
+            dirs: descs.iter().map(|d| u64::from(d.used_dirs)).sum(),
             dirty: KVec::new(),
             changes: 0,
         };
+        // The free inodes as the descriptors count them, as ext2_fill_super
+        // counts them (the super block's own count may lag after a crash):
+        // what sync_fs writes from now on.
+        let free_inodes: u64 = descs.iter().map(|d| u64::from(d.free_inodes)).sum();
+        counts.fs.free_inodes = u32::try_from(free_inodes).unwrap_or(u32::MAX);
         Ok(try_pin_init!(Self {
             fs,
             groups,
@@ -279,6 +306,187 @@ impl Allocator {
         Ok(())
     }
 
+    /// Allocates an inode for a new file, or directory if `is_dir`, in the
+    /// directory `parent` (ext2_new_inode's bitmap part): in the group the
+    /// placement policy chooses ([`ialloc::find_group_orlov`] for a
+    /// directory, [`ialloc::find_group_other`] for anything else), else in
+    /// the following groups, should the chosen one's bitmap turn out full.
+    /// Marks it in use in the inode bitmap and counts it in the group's
+    /// descriptor and the super block. Returns its number; `ENOSPC` if no
+    /// inode is free.
+    #[allow(dead_code)] // wired in by namei (issue 8)
+    pub(crate) fn alloc_inode<T: FileSystem, S>(
+        &self,
+        sb: &VfsSuperBlock<T, S>,
+        parent: u64,
+        is_dir: bool,
+    ) -> core::result::Result<u64, AllocError> {
+        let chosen = self
+            .choose_inode_group(parent, is_dir)
+            .ok_or(AllocError::Kernel(ENOSPC))?;
+        for group in balloc::group_order(chosen, self.fs.groups()) {
+            let mut state = self.groups.get(group as usize).ok_or(EIO)?.lock();
+            // ext2_new_inode reads the bitmap of every group it walks past;
+            // a group whose count says full is skipped here, as the block
+            // allocator skips one, so that a full file system answers
+            // ENOSPC without reading every bitmap.
+            if state.desc.free_inodes == 0 {
+                continue;
+            }
+            if let Some(ino) = self.alloc_inode_in_group(sb, group, &mut state, is_dir)? {
+                return Ok(ino);
+            }
+            // The count said there was a free inode and the bitmap has
+            // none: ext2 goes on to the next group without a word, and so
+            // does rext2.
+        }
+        Err(AllocError::Kernel(ENOSPC))
+    }
+
+    /// The group where a new inode in directory `parent` goes, by the
+    /// counts of each group as they are now (the policy reads them one
+    /// group at a time, under that group's lock only, as ext2 reads its
+    /// descriptors). `None` if no group has a free inode.
+    fn choose_inode_group(&self, parent: u64, is_dir: bool) -> Option<u32> {
+        // An inode's group is where it lies (ext2_iget's i_block_group).
+        let parent_group = self.fs.inode_location(parent).map_or(0, |(g, _)| g);
+        let counts = |group: u32| Some(self.groups.get(group as usize)?.lock().counts());
+        if !is_dir {
+            return ialloc::find_group_other(&self.fs, parent_group, parent, counts);
+        }
+        let totals = {
+            let mount = self.mount.lock();
+            Totals {
+                free_inodes: u64::from(mount.fs.free_inodes),
+                free_blocks: u64::from(mount.fs.free_blocks),
+                dirs: mount.dirs,
+            }
+        };
+        // Only the root's subdirectories spread (ext2 also spreads those of
+        // a directory with EXT2_TOPDIR_FL, which needs the parent's flags).
+        let top_level = parent == u64::from(ROOT_INO);
+        let random = if top_level {
+            random_u32_below(self.fs.groups())
+        } else {
+            0
+        };
+        ialloc::find_group_orlov(&self.fs, &totals, parent_group, top_level, random, counts)
+    }
+
+    /// Takes the first free inode of `group`, whose lock the caller holds,
+    /// if its bitmap has one.
+    fn alloc_inode_in_group<T: FileSystem, S>(
+        &self,
+        sb: &VfsSuperBlock<T, S>,
+        group: u32,
+        state: &mut GroupState,
+        is_dir: bool,
+    ) -> core::result::Result<Option<u64>, AllocError> {
+        let bh = sb.bread(u64::from(state.desc.inode_bitmap))?;
+        let bits = ialloc::allocatable_bits(&self.fs, group);
+        let mut from = bits.start;
+        while let Some(bit) = first_free_inode(&bh, from..bits.end)? {
+            let change = InodeChange {
+                group,
+                bit,
+                take: true,
+                is_dir,
+            };
+            if self.change_inode_bit(sb, &bh, state, change)? {
+                return Ok(Some(ialloc::inode_number(&self.fs, group, bit)));
+            }
+            // Taken since it was found (the device was written under the
+            // mount): ext2's "we lost this inode", look further.
+            from = bit + 1;
+        }
+        Ok(None)
+    }
+
+    /// Frees inode `ino`, a directory if `is_dir` (ext2_free_inode's bitmap
+    /// part): clears its bit and gives it back to the free counts of its
+    /// group and of the file system. A reserved or nonexistent inode, or
+    /// one whose bit is clear already, is corruption, and nothing changes.
+    #[allow(dead_code)] // wired in by evict (issue 8)
+    pub(crate) fn free_inode<T: FileSystem, S>(
+        &self,
+        sb: &VfsSuperBlock<T, S>,
+        ino: u64,
+        is_dir: bool,
+    ) -> core::result::Result<(), AllocError> {
+        let (group, bit) = ialloc::inode_position(&self.fs, ino).map_err(AllocError::Corrupt)?;
+        let mut state = self.groups.get(group as usize).ok_or(EIO)?.lock();
+        let bh = sb.bread(u64::from(state.desc.inode_bitmap))?;
+        let change = InodeChange {
+            group,
+            bit,
+            take: false,
+            is_dir,
+        };
+        self.change_inode_bit(sb, &bh, &mut state, change)?;
+        Ok(())
+    }
+
+    /// Sets or clears (`change.take`) one bit of a group's inode bitmap,
+    /// with the group's lock held; counts the inode out of (or back into)
+    /// the free counts of the group and of the file system, and the
+    /// directory into (or out of) the directory counts; writes the group's
+    /// descriptor, and notes both blocks for fsync. `false`, with nothing
+    /// changed, if the bit to set is set already; a bit to clear that is
+    /// clear already is corruption. As in [`Self::change_bits`], what can
+    /// fail fails before anything is changed.
+    fn change_inode_bit<T: FileSystem, S>(
+        &self,
+        sb: &VfsSuperBlock<T, S>,
+        bitmap_bh: &BufferHead,
+        state: &mut GroupState,
+        change: InodeChange,
+    ) -> core::result::Result<bool, AllocError> {
+        let (desc_block, desc_off) = self.fs.desc_location(change.group);
+        let desc_bh = sb.bread(desc_block)?;
+        self.mount
+            .lock()
+            .dirty
+            .reserve(2, GFP_KERNEL)
+            .map_err(Error::from)?;
+        let byte_off = (change.bit / 8) as usize;
+        let mut byte = [0u8; 1];
+        bitmap_bh.read(byte_off, &mut byte)?;
+        if change.take {
+            if !ialloc::take_bit(&mut byte[0], change.bit) {
+                return Ok(false);
+            }
+        } else {
+            let ino = ialloc::inode_number(&self.fs, change.group, change.bit);
+            ialloc::release_bit(&mut byte[0], change.bit, ino).map_err(AllocError::Corrupt)?;
+        }
+        let changed = ialloc::counts_after(&state.desc, change.take, change.is_dir);
+        let mut raw = [0u8; DESC_SIZE];
+        desc_bh.read(desc_off, &mut raw)?;
+        changed.store_counts(&mut raw).map_err(|_| EIO)?;
+        // Both writes are in bounds (checked by the reads above).
+        bitmap_bh.write(byte_off, &byte)?;
+        bitmap_bh.mark_dirty();
+        desc_bh.write(desc_off, &raw)?;
+        desc_bh.mark_dirty();
+        state.desc = changed;
+        if change.take {
+            state.debt = ialloc::debt_after(state.debt, change.is_dir);
+        }
+        let mut mount = self.mount.lock();
+        let dirs = u64::from(change.is_dir);
+        if change.take {
+            mount.fs.free_inodes = mount.fs.free_inodes.saturating_sub(1);
+            mount.dirs = mount.dirs.saturating_add(dirs);
+        } else {
+            mount.fs.free_inodes = mount.fs.free_inodes.saturating_add(1);
+            mount.dirs = mount.dirs.saturating_sub(dirs);
+        }
+        // Room for both was reserved: these cannot fail.
+        mount.note_dirty(u64::from(state.desc.inode_bitmap))?;
+        mount.note_dirty(desc_block)?;
+        Ok(true)
+    }
+
     /// Changes `group`'s bitmap (`flip` sets or clears the bits of
     /// `change`), with the group's lock held; moves the blocks into (or out
     /// of) the free counts of the group and of the file system, writes the
@@ -338,6 +546,30 @@ fn read_bytes(bh: &BufferHead, from: usize, len: usize) -> Result<KVec<u8>> {
     let mut bytes = KVec::from_elem(0u8, len, GFP_KERNEL)?;
     bh.read(from, &mut bytes)?;
     Ok(bytes)
+}
+
+/// The first free inode of an inode bitmap within `bits`, copied out of
+/// its buffer a window at a time (on the stack: an allocation does not
+/// allocate memory to look).
+fn first_free_inode(bh: &BufferHead, bits: core::ops::Range<u32>) -> Result<Option<u32>> {
+    let mut window = [0u8; ialloc::SCAN_BYTES];
+    for (first_byte, len) in ialloc::scan_windows(bits.clone()) {
+        let window = window.get_mut(..len).ok_or(EINVAL)?;
+        bh.read(first_byte as usize, window)?;
+        if let Some(bit) = ialloc::first_free_in(window, first_byte, bits.clone()) {
+            return Ok(Some(bit));
+        }
+    }
+    Ok(None)
+}
+
+/// One change of a group's inode bitmap: inode bit `bit` of `group`,
+/// taken or given back, a directory's or not.
+struct InodeChange {
+    group: u32,
+    bit: u32,
+    take: bool,
+    is_dir: bool,
 }
 
 /// One change of a group's bitmap: bits `bit..bit + len`, and what it does

@@ -151,6 +151,9 @@ pub(crate) enum Corrupt {
         /// Free blocks the descriptor says.
         desc: u32,
     },
+    /// An inode to be freed is already free in its group's inode bitmap
+    /// (ext2_free_inode's "bit already cleared").
+    InodeAlreadyFree(u64),
 }
 
 /// What makes a root inode unusable, each with the C ext2's answer.

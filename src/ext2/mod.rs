@@ -10,8 +10,9 @@
 //! [`crate::mpage`] (or, with `engine=c`, the kernel's C fs/mpage.c with the
 //! same block mapper). Laid out as fs/ext2/ is: the on-disk format and the
 //! allocation, block-map and directory-block decisions in plain Rust
-//! ([`format`], [`balloc`], [`blockmap`], [`dirent`]), the kernel side by
-//! concern ([`superblock`], [`allocator`], [`inode`], [`dir`]).
+//! ([`format`], [`balloc`], [`ialloc`], [`blockmap`], [`dirent`]), the
+//! kernel side by concern ([`superblock`], [`allocator`], [`inode`],
+//! [`dir`], [`namei`]).
 
 pub(crate) mod allocator;
 pub(crate) mod balloc;
@@ -23,6 +24,7 @@ pub(crate) mod dir;
 )]
 pub(crate) mod dirent;
 pub(crate) mod format;
+pub(crate) mod ialloc;
 pub(crate) mod inode;
 pub(crate) mod superblock;
 
@@ -124,6 +126,9 @@ pub(crate) fn corrupt<T: FileSystem, S>(sb: &SuperBlock<T, S>, ino: u64, c: Corr
         } => pr_err!(
             "rext2: {dev}: group {group}: bitmap has {bitmap} free blocks, descriptor says {desc}{ro}\n"
         ),
+        Corrupt::InodeAlreadyFree(i) => {
+            pr_err!("rext2: {dev}: freeing inode {i}: bit already cleared{ro}\n")
+        }
     }
     errno(c)
 }

@@ -32,7 +32,8 @@ pub(crate) struct SbInfo {
     pub(crate) fs: format::SuperBlock,
     /// The engine serving this mount, with its counters.
     pub(crate) engine: MountEngine,
-    /// The block allocator, with its per-group and per-mount locks.
+    /// The block and inode allocator, with its per-group and per-mount
+    /// locks.
     #[pin]
     pub(crate) alloc: Allocator,
     /// The block holding the super block, and where in it. (Read again
@@ -76,9 +77,10 @@ impl SbInfo {
         Ok(())
     }
 
-    /// Writes and waits for the block bitmaps and group descriptors dirtied
-    /// since the last time: what an fsync must also make durable so that
-    /// e2fsck finds the file's blocks in use and counted. (The super block's
+    /// Writes and waits for the bitmaps (block and inode) and group
+    /// descriptors dirtied since the last time: what an fsync must also
+    /// make durable so that e2fsck finds the file's blocks in use and
+    /// counted. (The super block's
     /// free count may lag: e2fsck -n takes that as nothing to fix, and
     /// sync_fs writes it.)
     pub(crate) fn sync_allocation(&self, sb: &SuperBlock<Rext2>) -> Result {

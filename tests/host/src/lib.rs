@@ -28,6 +28,8 @@ mod blockmap;
 mod dirent;
 #[path = "../../../src/ext2/format.rs"]
 mod format;
+#[path = "../../../src/ext2/ialloc.rs"]
+mod ialloc;
 
 /// `src/mpage/`, as the kernel crate names it.
 mod mpage {
@@ -36,7 +38,7 @@ mod mpage {
 
 /// `src/ext2/`, as the kernel crate names it.
 mod ext2 {
-    pub(crate) use super::{balloc, blockmap, dirent, format};
+    pub(crate) use super::{balloc, blockmap, dirent, format, ialloc};
 }
 
 #[cfg(test)]
@@ -59,3 +61,6 @@ mod blockmap_tests;
 
 #[cfg(test)]
 mod dirent_tests;
+
+#[cfg(test)]
+mod ialloc_tests;
