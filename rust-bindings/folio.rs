@@ -152,6 +152,35 @@ impl Folio {
     }
 }
 
+impl Folio {
+    /// Locks the folio (sleeping until it can), if it is still in the page
+    /// cache of `inode`: `EAGAIN` if truncation took it out meanwhile.
+    pub(crate) fn lock_in(&self, inode: *mut bindings::inode) -> Result<LockedFolio> {
+        // SAFETY: valid folio, referenced by the caller (`&self`).
+        unsafe { ffi_ext::rmpage_folio_lock(self.as_ptr()) };
+        // INVARIANT: locked on behalf of the new object; checked below to be
+        // in a page cache, so it stays valid while locked.
+        // SAFETY: we just locked it, and the new object unlocks it.
+        let locked = unsafe { LockedFolio::from_raw(self.as_ptr()) };
+        if !self.belongs_to(inode) {
+            return Err(EAGAIN);
+        }
+        Ok(locked)
+    }
+}
+
+/// A lock whose holder, while it holds it mutably borrowed, is the only one
+/// to read or write the bytes of some folios, apart from I/O: what
+/// [`LockedFolio::with_page_mut`] needs to lend those bytes as a `&mut [u8]`.
+///
+/// # Safety
+///
+/// While a value of the implementing type is mutably borrowed, nothing but
+/// the borrower reads or writes the bytes of a folio for which
+/// [`ContentsGuard::covers`] returns true, except I/O started on the folio
+/// (which the folio lock and [`LockedFolio::wait_writeback`] keep out).
+pub(crate) unsafe trait ContentsWriter: ContentsGuard {}
+
 /// A lock that keeps every writer away from the bytes of some folios while
 /// it is held: what [`Folio::with_page`] needs to lend those bytes as a
 /// `&[u8]`.
@@ -255,6 +284,59 @@ impl LockedFolio {
         }
         // SAFETY: the folio is locked by us and `start < end <= size`.
         unsafe { ffi_ext::rmpage_folio_zero_segment(self.as_ptr(), start, end) };
+    }
+
+    /// Waits until no write of the folio is in flight. None starts while
+    /// the lock is held, so its bytes may then change with no device
+    /// reading them.
+    pub(crate) fn wait_writeback(&self) {
+        // SAFETY: the folio is locked by us.
+        unsafe { bindings::folio_wait_writeback(self.as_ptr()) };
+    }
+
+    /// Calls `f` with the bytes of page `n` of the uptodate folio, to
+    /// change. `writer` proves that nobody else reads or writes them
+    /// meanwhile; the caller has waited for writeback
+    /// ([`Self::wait_writeback`]) and commits what it changed
+    /// ([`Self::commit_write`]). Fails as [`Folio::with_page`] does.
+    pub(crate) fn with_page_mut<R>(
+        &mut self,
+        writer: &mut impl ContentsWriter,
+        n: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R> {
+        if !self.is_uptodate() {
+            return Err(EIO);
+        }
+        if !writer.covers(self) {
+            return Err(EINVAL);
+        }
+        let offset = n.checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
+        if offset >= self.size() {
+            return Err(EINVAL);
+        }
+        // SAFETY: the folio is valid and `offset` lies inside it.
+        let addr = unsafe { ffi_ext::rmpage_kmap_local_folio(self.as_ptr(), offset) };
+        // SAFETY: `addr` maps the `PAGE_SIZE` bytes of page `n` until the
+        // kunmap below. We hold the folio lock, and `writer`, mutably
+        // borrowed, keeps every other reader and writer away
+        // (ContentsWriter's contract).
+        let bytes = unsafe { core::slice::from_raw_parts_mut(addr.cast::<u8>(), PAGE_SIZE) };
+        let r = f(bytes);
+        // SAFETY: `addr` came from kmap_local_folio above, and every mapping
+        // made inside `f` was undone before it returned.
+        unsafe { ffi_ext::rmpage_kunmap_local(addr) };
+        Ok(r)
+    }
+
+    /// Bytes `from..to`, prepared for a write and written, are committed:
+    /// their buffers uptodate and dirty, and the folio dirty
+    /// (`block_commit_write`).
+    pub(crate) fn commit_write(&mut self, from: usize, to: usize) {
+        let to = to.min(self.size());
+        // SAFETY: the folio is locked by us and has buffers over `from..to`
+        // (the write was prepared).
+        unsafe { ffi_ext::block_commit_write(self.as_ptr().cast(), from.min(to), to) };
     }
 
     /// A write that prepared bytes `from..to` failed: the new blocks in

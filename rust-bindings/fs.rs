@@ -9,8 +9,10 @@
 use super::{
     buffer_head::MapResult,
     ffi_ext,
-    folio::{ContentsGuard, Folio, FolioBuffer, LockedFolio, ReadFolio, WritebackFolio},
-    inode::{free_inode_box, Inode, InodeParams},
+    folio::{
+        ContentsGuard, ContentsWriter, Folio, FolioBuffer, LockedFolio, ReadFolio, WritebackFolio,
+    },
+    inode::{free_inode_box, Inode, InodeParams, NewInode},
     readahead::Readahead,
     super_block::{New, SuperBlock},
     writeback::Writeback,
@@ -38,6 +40,81 @@ pub(crate) struct SuperParams<D> {
     pub(crate) max_bytes: u64,
     /// Inode number of the root directory.
     pub(crate) root_ino: u64,
+    /// Most links an inode may have (`s_max_links`): the VFS refuses
+    /// `link`, `mkdir` and `rename` past it with `EMLINK`.
+    pub(crate) max_links: u32,
+}
+
+/// What kind of inode a new name is for.
+pub(crate) enum NewKind<'a> {
+    /// A regular file (`create`).
+    Regular,
+    /// A directory (`mkdir`).
+    Directory,
+    /// A symlink to this target (no NUL).
+    Symlink(&'a [u8]),
+    /// A device node, FIFO or socket (`mknod`), with the kernel's device
+    /// number (`dev_t`).
+    Special(u32),
+}
+
+/// A new name and the inode to create for it: its kind, and the mode the
+/// caller asked for (type bits included; the umask is applied).
+pub(crate) struct NewNode<'a> {
+    /// Type and permission bits.
+    pub(crate) mode: u16,
+    /// What the inode is.
+    pub(crate) kind: NewKind<'a>,
+}
+
+/// A rename (`RENAME_NOREPLACE` or none; the VFS has checked permissions,
+/// loops and `EMLINK`). The directories' locks come with it: a directory
+/// moved to another parent is locked too, as is a target.
+pub(crate) struct Rename<'a, T: FileSystem> {
+    /// Directory the name leaves.
+    pub(crate) old_dir: &'a Inode<T>,
+    /// The name in `old_dir`.
+    pub(crate) old_name: &'a [u8],
+    /// The inode being renamed.
+    pub(crate) moved: &'a Inode<T>,
+    /// Directory the name goes to (maybe `old_dir`).
+    pub(crate) new_dir: &'a Inode<T>,
+    /// The new name.
+    pub(crate) new_name: &'a [u8],
+    /// The inode `new_name` names now, which loses that name.
+    pub(crate) target: Option<&'a Inode<T>>,
+    /// Whether the guards of `old_dir` and `new_dir` are one.
+    same_dir: bool,
+    old_guard: DirWriteGuard<'a>,
+    new_guard: DirWriteGuard<'a>,
+    /// The moved directory's lock, if it changes parent (its `..` changes).
+    moved_guard: Option<DirWriteGuard<'a>>,
+    /// The target's lock, if it is a directory (it must be empty).
+    target_guard: Option<DirWriteGuard<'a>>,
+}
+
+/// The locks of a rename, each for a different directory.
+pub(crate) struct RenameGuards<'g, 'a> {
+    /// `old_dir`'s.
+    pub(crate) old: &'g mut DirWriteGuard<'a>,
+    /// `new_dir`'s, if it is another directory than `old_dir`.
+    pub(crate) new: Option<&'g mut DirWriteGuard<'a>>,
+    /// The moved directory's, if it changes parent.
+    pub(crate) moved: Option<&'g mut DirWriteGuard<'a>>,
+    /// The target directory's, if the target is a directory.
+    pub(crate) target: Option<&'g mut DirWriteGuard<'a>>,
+}
+
+impl<'a, T: FileSystem> Rename<'a, T> {
+    /// The rename's directory locks, one for each directory.
+    pub(crate) fn guards(&mut self) -> RenameGuards<'_, 'a> {
+        RenameGuards {
+            old: &mut self.old_guard,
+            new: (!self.same_dir).then_some(&mut self.new_guard),
+            moved: self.moved_guard.as_mut(),
+            target: self.target_guard.as_mut(),
+        }
+    }
 }
 
 /// `statfs` figures.
@@ -128,6 +205,44 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result;
     /// `put_super`: the last words on unmount, after all inodes are gone.
     fn put_super(sb: &SuperBlock<Self>);
+    /// Creates an inode for `name` in `dir` and links it there (`create`,
+    /// `mknod`, `symlink`, `mkdir`; the VFS checked that `name` is not
+    /// there). The VFS makes the new inode visible once this returns it.
+    fn create(
+        dir: &Inode<Self>,
+        guard: &mut DirWriteGuard<'_>,
+        name: &[u8],
+        node: NewNode<'_>,
+    ) -> Result<NewInode<Self>>;
+    /// Adds `name` in `dir` for the existing `inode` (`link`).
+    fn link(
+        inode: &Inode<Self>,
+        dir: &Inode<Self>,
+        guard: &mut DirWriteGuard<'_>,
+        name: &[u8],
+    ) -> Result;
+    /// Removes `name`, a name of `victim`, from `dir` (`unlink`).
+    fn unlink(
+        dir: &Inode<Self>,
+        guard: &mut DirWriteGuard<'_>,
+        name: &[u8],
+        victim: &Inode<Self>,
+    ) -> Result;
+    /// Removes `name`, the directory `victim`, from `dir` if `victim` is
+    /// empty (`rmdir`; `ENOTEMPTY` otherwise).
+    fn rmdir(
+        dir: &Inode<Self>,
+        guard: &mut DirWriteGuard<'_>,
+        name: &[u8],
+        victim: &Inode<Self>,
+        victim_guard: &mut DirWriteGuard<'_>,
+    ) -> Result;
+    /// Renames (`rename`).
+    fn rename(rename: Rename<'_, Self>) -> Result;
+    /// The last reference to an inode without links is going: frees what
+    /// it holds on disk and the inode itself (ext2's evict of a deleted
+    /// inode). Its page cache is already gone.
+    fn delete_inode(inode: &Inode<Self>);
 }
 
 /// The kernel's C buffer_head read path for one folio
@@ -434,6 +549,21 @@ fn map_for_write<T: FileSystem>(inode: &Inode<T>, lblk: u64, max: u64) -> Result
     }
 }
 
+/// The name of `dentry`.
+///
+/// # Safety
+///
+/// The name is stable for `'a`: the caller holds the parent's `i_rwsem`
+/// (or the dentry is being looked up).
+unsafe fn dentry_name<'a>(dentry: *mut bindings::dentry) -> &'a [u8] {
+    let mut len = 0u32;
+    // SAFETY: the caller's guarantee; the helper returns the name's bytes.
+    unsafe {
+        let p = ffi_ext::rmpage_dentry_name(dentry.cast(), &mut len);
+        core::slice::from_raw_parts(p, len as usize)
+    }
+}
+
 /// The lock that keeps a directory's page cache still while lookup and
 /// readdir read it: the VFS holds the directory's `i_rwsem` (shared) around
 /// both, and every writer of directory blocks holds it exclusively.
@@ -452,6 +582,115 @@ unsafe impl ContentsGuard for DirGuard<'_> {
     fn covers(&self, folio: &Folio) -> bool {
         folio.belongs_to(self.0)
     }
+}
+
+/// The lock that gives one changer a directory's page cache: the VFS holds
+/// the directory's `i_rwsem` exclusively around every call that changes a
+/// directory (create, link, unlink, mkdir, rmdir, rename; and a directory
+/// moved to another parent is locked too). Borrowed shared, it lets its
+/// holder read the directory's folios ([`DirGuard`]); borrowed mutably, it
+/// lets its holder change them ([`change_dir_block`]).
+///
+/// # Invariants
+///
+/// `self.0` is a directory of ours whose `i_rwsem` the VFS holds
+/// exclusively for `'a`, or a new directory (`I_NEW`, in no directory yet)
+/// that only the guard's holder reaches; either way, no other
+/// `DirWriteGuard` of it exists.
+pub(crate) struct DirWriteGuard<'a>(DirGuard<'a>);
+
+impl<'a> DirWriteGuard<'a> {
+    /// # Safety
+    ///
+    /// `dir` is a directory of ours whose `i_rwsem` the caller holds
+    /// exclusively for `'a`, and no other `DirWriteGuard` of it exists.
+    unsafe fn new(dir: *mut bindings::inode) -> Self {
+        // INVARIANT: the caller's guarantee; exclusive implies shared.
+        Self(DirGuard(dir, PhantomData))
+    }
+}
+
+impl<'a> core::ops::Deref for DirWriteGuard<'a> {
+    type Target = DirGuard<'a>;
+
+    fn deref(&self) -> &DirGuard<'a> {
+        &self.0
+    }
+}
+
+// SAFETY: delegated to the shared guard it holds.
+unsafe impl ContentsGuard for DirWriteGuard<'_> {
+    fn covers(&self, folio: &Folio) -> bool {
+        self.0.covers(folio)
+    }
+}
+
+// SAFETY: with i_rwsem held exclusively (type invariant), no lookup or
+// readdir reads the directory's folios, and every writer of them needs this
+// guard, of which one exists per directory; while it is mutably borrowed,
+// no `&DirGuard` taken from it is alive either.
+unsafe impl ContentsWriter for DirWriteGuard<'_> {}
+
+/// Calls `f` with the new directory `inode` and a guard to write its first
+/// blocks with: an inode still `I_NEW` and in no directory is reached by
+/// nobody else, and the borrow of `inode` keeps it so for the call.
+pub(crate) fn with_new_dir_guard<T: FileSystem, R>(
+    inode: &mut NewInode<T>,
+    f: impl FnOnce(&Inode<T>, &mut DirWriteGuard<'_>) -> R,
+) -> R {
+    // SAFETY: as said above; a `NewInode` exists until it is published or
+    // discarded, and `&mut` makes this the only guard made from it.
+    let mut guard = unsafe { DirWriteGuard::new(inode.as_ptr()) };
+    f(inode, &mut guard)
+}
+
+/// Changes block `block` of directory `dir` in its page cache, the way
+/// ext2_prepare_chunk and ext2_commit_chunk do: the block is mapped (and
+/// allocated, for a block past the end), `change` gets its bytes, and what
+/// it changed is committed (buffers and folio dirty for writeback; the
+/// directory grows to cover the block). `change` must leave the bytes as
+/// they were when it fails.
+pub(crate) fn change_dir_block<T: FileSystem, R>(
+    dir: &Inode<T>,
+    guard: &mut DirWriteGuard<'_>,
+    block: u64,
+    change: impl FnOnce(&mut [u8]) -> Result<R>,
+) -> Result<R> {
+    let blkbits = dir.blkbits();
+    let pos = block << blkbits;
+    let folio = dir.read_mapping_folio(pos >> kernel::page::PAGE_SHIFT)?;
+    let mut locked = folio.lock_in(dir.as_ptr())?;
+    locked.wait_writeback();
+    let from = usize::try_from(pos - locked.pos())?;
+    let to = from + (1usize << blkbits);
+    prepare_write(dir, &mut locked, from, to)?;
+    let in_page = from & (kernel::page::PAGE_SIZE - 1);
+    let r = locked.with_page_mut(guard, from >> kernel::page::PAGE_SHIFT, |page| {
+        page.get_mut(in_page..in_page + (1usize << blkbits))
+            .ok_or(EIO)
+            .and_then(change)
+    })?;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => {
+            drop(locked);
+            // A block allocated past the end for nothing goes again.
+            T::write_failed(dir, pos + (1u64 << blkbits));
+            return Err(e);
+        }
+    };
+    locked.commit_write(from, to);
+    let end = pos + (1u64 << blkbits);
+    if end > dir.size() {
+        dir.set_size_dirty(end);
+    }
+    drop(locked);
+    if dir.is_dirsync() {
+        // `-o dirsync`: the change is on disk before the call returns
+        // (ext2_handle_dirsync).
+        dir.write_and_wait()?;
+    }
+    Ok(r)
 }
 
 /// A directory position and the `filldir` callback of a readdir call.
@@ -569,6 +808,15 @@ impl<T: FileSystem> Tables<T> {
 
     pub(crate) const DIR_IOPS: bindings::inode_operations = bindings::inode_operations {
         lookup: Some(Self::lookup),
+        create: Some(Self::create),
+        link: Some(Self::link),
+        unlink: Some(Self::unlink),
+        symlink: Some(Self::symlink),
+        mkdir: Some(Self::mkdir),
+        rmdir: Some(Self::rmdir),
+        mknod: Some(Self::mknod),
+        rename: Some(Self::rename),
+        setattr: Some(Self::setattr),
         // SAFETY: all-zero (NULL pointers) is a valid table.
         ..unsafe { core::mem::zeroed() }
     };
@@ -665,6 +913,7 @@ impl<T: FileSystem> Tables<T> {
                 (*sb).s_op = &Self::SOPS;
                 (*sb).s_maxbytes = params.max_bytes.min(i64::MAX as u64) as i64;
                 (*sb).s_time_gran = 1_000_000_000;
+                (*sb).s_max_links = params.max_links;
             }
             // SAFETY: the super_block is now Ready.
             let ready = unsafe { SuperBlock::<T>::from_raw(sb) };
@@ -711,10 +960,16 @@ impl<T: FileSystem> Tables<T> {
             bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
             if !(*inode).i_private.is_null() {
                 let ours = Inode::<T>::from_raw(inode);
-                // A later fsync of the file (once read again) would not know
-                // its indirect blocks are dirty: write them now, as the C
-                // ext2 does. Errors stay on the buffers' mapping.
-                let _ = ours.metadata_buffers().sync();
+                if ours.nlink() == 0 && !ffi_ext::rmpage_is_bad_inode(inode.cast()) {
+                    // The last link went before the last reference: the
+                    // file goes now, and its dirty indirect blocks with it.
+                    T::delete_inode(ours);
+                } else {
+                    // A later fsync of the file (once read again) would not
+                    // know its indirect blocks are dirty: write them now, as
+                    // the C ext2 does. Errors stay on the buffers' mapping.
+                    let _ = ours.metadata_buffers().sync();
+                }
                 ours.metadata_buffers().invalidate();
             }
             bindings::clear_inode(inode);
@@ -1016,12 +1271,8 @@ impl<T: FileSystem> Tables<T> {
     ) -> *mut bindings::dentry {
         // SAFETY: the VFS passes a live directory of ours.
         let dir = unsafe { Inode::<T>::from_raw(dir) };
-        let mut len = 0u32;
         // SAFETY: the dentry's name is stable during lookup.
-        let name = unsafe {
-            let p = ffi_ext::rmpage_dentry_name(dentry.cast(), &mut len);
-            core::slice::from_raw_parts(p, len as usize)
-        };
+        let name = unsafe { dentry_name(dentry) };
         // INVARIANT: the VFS holds the directory's i_rwsem around lookup.
         let guard = DirGuard(dir.as_ptr(), PhantomData);
         let inode = match T::lookup(dir, &guard, name) {
@@ -1032,6 +1283,236 @@ impl<T: FileSystem> Tables<T> {
         // SAFETY: d_splice_alias consumes the inode reference (or NULL for a
         // negative dentry).
         unsafe { bindings::d_splice_alias(inode, dentry) }
+    }
+
+    /// Creates an inode for `dentry` in `dir` and makes it visible.
+    ///
+    /// # Safety
+    ///
+    /// Called from an inode operation that creates a name (`create`,
+    /// `mknod`, `symlink`, `mkdir`): `dir` is a live directory of ours whose
+    /// `i_rwsem` the VFS holds exclusively, `dentry` a negative dentry in it.
+    unsafe fn make_node(
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        node: NewNode<'_>,
+    ) -> Result {
+        // SAFETY: the caller's guarantees.
+        let (dir, name, mut guard) = unsafe {
+            (
+                Inode::<T>::from_raw(dir),
+                dentry_name(dentry),
+                DirWriteGuard::new(dir),
+            )
+        };
+        let inode = T::create(dir, &mut guard, name, node)?;
+        // SAFETY: d_instantiate_new takes our reference to the set-up,
+        // linked inode and clears I_NEW.
+        unsafe { bindings::d_instantiate_new(dentry, inode.into_raw()) };
+        Ok(())
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `create`, with `dir`'s `i_rwsem` held exclusively.
+    unsafe extern "C" fn create(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        mode: bindings::umode_t,
+    ) -> c_int {
+        let node = NewNode {
+            mode,
+            kind: NewKind::Regular,
+        };
+        // SAFETY: as make_node requires.
+        from_result(|| unsafe { Self::make_node(dir, dentry, node) }.map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `mknod`, with `dir`'s `i_rwsem` held exclusively.
+    unsafe extern "C" fn mknod(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        mode: bindings::umode_t,
+        rdev: bindings::dev_t,
+    ) -> c_int {
+        let node = NewNode {
+            mode,
+            kind: NewKind::Special(rdev),
+        };
+        // SAFETY: as make_node requires.
+        from_result(|| unsafe { Self::make_node(dir, dentry, node) }.map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `symlink`, with `dir`'s `i_rwsem` held
+    /// exclusively and a NUL-terminated target.
+    unsafe extern "C" fn symlink(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        target: *const c_char,
+    ) -> c_int {
+        // SAFETY: the VFS passes a NUL-terminated string, live for the call.
+        let target = unsafe { CStr::from_char_ptr(target) }.to_bytes();
+        let node = NewNode {
+            mode: (bindings::S_IFLNK | 0o777) as u16,
+            kind: NewKind::Symlink(target),
+        };
+        // SAFETY: as make_node requires.
+        from_result(|| unsafe { Self::make_node(dir, dentry, node) }.map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `mkdir`, with `dir`'s `i_rwsem` held exclusively.
+    unsafe extern "C" fn mkdir(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        mode: bindings::umode_t,
+    ) -> *mut bindings::dentry {
+        let node = NewNode {
+            mode: mode | bindings::S_IFDIR as u16,
+            kind: NewKind::Directory,
+        };
+        // SAFETY: as make_node requires. NULL: `dentry` is the one used.
+        match unsafe { Self::make_node(dir, dentry, node) } {
+            Ok(()) => core::ptr::null_mut(),
+            Err(e) => e.to_ptr(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `link`, with `dir`'s `i_rwsem` and the linked
+    /// inode's held exclusively.
+    unsafe extern "C" fn link(
+        old_dentry: *mut bindings::dentry,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: the VFS's guarantees: live dentries and inodes of ours,
+            // `dir` locked exclusively.
+            let (inode, dir, name, mut guard) = unsafe {
+                (
+                    Inode::<T>::from_raw(ffi_ext::rmpage_dentry_inode(old_dentry.cast()).cast()),
+                    Inode::<T>::from_raw(dir),
+                    dentry_name(dentry),
+                    DirWriteGuard::new(dir),
+                )
+            };
+            T::link(inode, dir, &mut guard, name)?;
+            // SAFETY: the new dentry takes a reference of its own.
+            unsafe {
+                bindings::ihold(inode.as_ptr());
+                bindings::d_instantiate(dentry, inode.as_ptr());
+            }
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `unlink`, with `dir`'s `i_rwsem` and the
+    /// victim's held exclusively.
+    unsafe extern "C" fn unlink(dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> c_int {
+        from_result(|| {
+            // SAFETY: the VFS's guarantees, as above.
+            let (dir, name, victim, mut guard) = unsafe {
+                (
+                    Inode::<T>::from_raw(dir),
+                    dentry_name(dentry),
+                    Inode::<T>::from_raw(ffi_ext::rmpage_dentry_inode(dentry.cast()).cast()),
+                    DirWriteGuard::new(dir),
+                )
+            };
+            T::unlink(dir, &mut guard, name, victim).map(|()| 0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `rmdir`, with `dir`'s `i_rwsem` and the
+    /// victim directory's held exclusively.
+    unsafe extern "C" fn rmdir(dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> c_int {
+        from_result(|| {
+            // SAFETY: the VFS's guarantees; the victim is another directory
+            // than `dir`, locked by the VFS as well.
+            let (dir, name, victim, mut guard, mut victim_guard) = unsafe {
+                let victim = ffi_ext::rmpage_dentry_inode(dentry.cast()).cast();
+                (
+                    Inode::<T>::from_raw(dir),
+                    dentry_name(dentry),
+                    Inode::<T>::from_raw(victim),
+                    DirWriteGuard::new(dir),
+                    DirWriteGuard::new(victim),
+                )
+            };
+            T::rmdir(dir, &mut guard, name, victim, &mut victim_guard).map(|()| 0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `rename`, with both directories locked
+    /// (`lock_rename`), and the moved and target inodes locked as
+    /// `vfs_rename` locks them.
+    unsafe extern "C" fn rename(
+        _idmap: *mut bindings::mnt_idmap,
+        old_dir: *mut bindings::inode,
+        old_dentry: *mut bindings::dentry,
+        new_dir: *mut bindings::inode,
+        new_dentry: *mut bindings::dentry,
+        flags: c_uint,
+    ) -> c_int {
+        if flags & !bindings::RENAME_NOREPLACE != 0 {
+            return EINVAL.to_errno();
+        }
+        // SAFETY: the VFS's guarantees: live dentries of ours, the moved
+        // inode positive, the target maybe not.
+        let (moved, target) = unsafe {
+            (
+                ffi_ext::rmpage_dentry_inode(old_dentry.cast()).cast::<bindings::inode>(),
+                ffi_ext::rmpage_dentry_inode(new_dentry.cast()).cast::<bindings::inode>(),
+            )
+        };
+        let same_dir = old_dir == new_dir;
+        // SAFETY: as above.
+        let moved_is_dir = unsafe { Inode::<T>::from_raw(moved) }.is_dir();
+        // SAFETY: vfs_rename locks a directory that changes parent, and a
+        // target; `lock_rename` locks both parents (once if the same).
+        let guards = unsafe {
+            (
+                DirWriteGuard::new(old_dir),
+                DirWriteGuard::new(new_dir),
+                (moved_is_dir && !same_dir).then(|| DirWriteGuard::new(moved)),
+                (!target.is_null() && Inode::<T>::from_raw(target).is_dir())
+                    .then(|| DirWriteGuard::new(target)),
+            )
+        };
+        // SAFETY: as above; the names are stable under the parents' locks.
+        let rename = unsafe {
+            Rename {
+                old_dir: Inode::<T>::from_raw(old_dir),
+                old_name: dentry_name(old_dentry),
+                moved: Inode::<T>::from_raw(moved),
+                new_dir: Inode::<T>::from_raw(new_dir),
+                new_name: dentry_name(new_dentry),
+                target: (!target.is_null()).then(|| Inode::<T>::from_raw(target)),
+                same_dir,
+                old_guard: guards.0,
+                new_guard: guards.1,
+                moved_guard: guards.2,
+                target_guard: guards.3,
+            }
+        };
+        from_result(|| T::rename(rename).map(|()| 0))
     }
 
     /// # Safety

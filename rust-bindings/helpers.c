@@ -441,3 +441,29 @@ bool rmpage_may_use_reserved_blocks(u32 resuid, u32 resgid)
 	       uid_eq(make_kuid(&init_user_ns, resuid), current_fsuid()) ||
 	       (!gid_eq(gid, GLOBAL_ROOT_GID) && in_group_p(gid));
 }
+
+/* The namespace (see rust-bindings/fs.rs and inode.rs) */
+void rmpage_folio_lock(struct folio *folio) { folio_lock(folio); }
+
+/* A new inode of @dir, owned as the caller and @dir's setgid bit say. */
+void rmpage_inode_init_owner(struct inode *inode, const struct inode *dir, umode_t mode)
+{
+	inode_init_owner(&nop_mnt_idmap, inode, dir, mode);
+}
+
+/* mtime and ctime to now, dirtied: a directory whose entries changed. */
+void rmpage_inode_touch_mtime_ctime(struct inode *inode)
+{
+	inode_set_mtime_to_ts(inode, inode_set_ctime_current(inode));
+	mark_inode_dirty(inode);
+}
+
+void rmpage_inode_touch_ctime(struct inode *inode)
+{
+	inode_set_ctime_current(inode);
+	mark_inode_dirty(inode);
+}
+
+unsigned int rmpage_inode_nlink(const struct inode *inode) { return inode->i_nlink; }
+bool rmpage_is_bad_inode(struct inode *inode) { return is_bad_inode(inode); }
+bool rmpage_is_dirsync(struct inode *inode) { return IS_DIRSYNC(inode); }

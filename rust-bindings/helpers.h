@@ -137,4 +137,13 @@ void rmpage_bh_set_uptodate(struct buffer_head *bh);
 void rmpage_bh_read_nowait(struct buffer_head *bh);
 bool rmpage_bh_wait_uptodate(struct buffer_head *bh);
 
+/* namespace */
+void rmpage_folio_lock(struct folio *folio);
+void rmpage_inode_init_owner(struct inode *inode, const struct inode *dir, umode_t mode);
+void rmpage_inode_touch_mtime_ctime(struct inode *inode);
+void rmpage_inode_touch_ctime(struct inode *inode);
+unsigned int rmpage_inode_nlink(const struct inode *inode);
+bool rmpage_is_bad_inode(struct inode *inode);
+bool rmpage_is_dirsync(struct inode *inode);
+
 #endif

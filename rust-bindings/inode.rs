@@ -249,6 +249,99 @@ impl<T: FileSystem> Inode<T> {
         unsafe { ffi_ext::rmpage_set_inode_metadata_writeback(self.as_ptr().cast()) };
     }
 
+    /// The link count (`i_nlink`).
+    pub(crate) fn nlink(&self) -> u32 {
+        // SAFETY: valid inode; `i_nlink` is read as the C filesystems read it.
+        unsafe { ffi_ext::rmpage_inode_nlink(self.as_ptr().cast()) }
+    }
+
+    /// Type and permission bits (`i_mode`).
+    pub(crate) fn mode(&self) -> u16 {
+        // SAFETY: valid inode; the type bits never change and the others
+        // change under `i_rwsem`, as a plain store.
+        unsafe { (*self.as_ptr()).i_mode }
+    }
+
+    /// Whether the inode is a directory.
+    pub(crate) fn is_dir(&self) -> bool {
+        u32::from(self.mode()) & bindings::S_IFMT == bindings::S_IFDIR
+    }
+
+    /// One more link, and the inode dirtied (`inode_inc_link_count`). The
+    /// caller holds the locks the VFS takes around the change of a name.
+    pub(crate) fn inc_link_count(&self) {
+        // SAFETY: valid inode.
+        unsafe { bindings::inc_nlink(self.as_ptr()) };
+        self.mark_dirty();
+    }
+
+    /// One link less, and the inode dirtied (`inode_dec_link_count`); a
+    /// count already at zero stays there (`drop_nlink` would warn).
+    pub(crate) fn dec_link_count(&self) {
+        if self.nlink() == 0 {
+            return;
+        }
+        // SAFETY: valid inode with a link to drop.
+        unsafe { bindings::drop_nlink(self.as_ptr()) };
+        self.mark_dirty();
+    }
+
+    /// Sets the change time to now, and dirties the inode.
+    pub(crate) fn touch_ctime(&self) {
+        // SAFETY: valid inode.
+        unsafe { ffi_ext::rmpage_inode_touch_ctime(self.as_ptr().cast()) };
+    }
+
+    /// Sets the modification and change times to now, and dirties the
+    /// inode: a directory whose entries changed.
+    pub(crate) fn touch_mtime_ctime(&self) {
+        // SAFETY: valid inode.
+        unsafe { ffi_ext::rmpage_inode_touch_mtime_ctime(self.as_ptr().cast()) };
+    }
+
+    /// Sets the size (`i_size_write`) and dirties the inode. The caller
+    /// holds `i_rwsem`, as every writer of `i_size` must.
+    pub(crate) fn set_size_dirty(&self, size: u64) {
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
+        // SAFETY: valid inode; the caller holds i_rwsem.
+        unsafe { ffi_ext::rmpage_i_size_write(self.as_ptr().cast(), size) };
+        self.mark_dirty();
+    }
+
+    /// Writes `target` as the data of a new slow symlink (`page_symlink`,
+    /// through the filesystem's own `write_begin` and `write_end`).
+    pub(crate) fn write_symlink_target(&self, target: &[u8]) -> Result {
+        // page_symlink takes the length with a NUL and copies one byte less.
+        let len = c_int::try_from(target.len() + 1)?;
+        // SAFETY: valid inode with page cache operations; `target` has the
+        // `len - 1` bytes page_symlink copies.
+        kernel::error::to_result(unsafe {
+            bindings::page_symlink(self.as_ptr(), target.as_ptr().cast(), len)
+        })
+    }
+
+    /// Writes the inode's dirty page cache and the inode itself, and waits
+    /// for both (`filemap_write_and_wait`, then `sync_inode_metadata`).
+    pub(crate) fn write_and_wait(&self) -> Result {
+        // SAFETY: valid inode with a page cache; both calls may sleep, as
+        // our callers may.
+        unsafe {
+            kernel::error::to_result(bindings::filemap_write_and_wait_range(
+                (*self.as_ptr()).i_mapping,
+                0,
+                i64::MAX,
+            ))?;
+            kernel::error::to_result(bindings::sync_inode_metadata(self.as_ptr(), 1))
+        }
+    }
+
+    /// Whether changes of this directory must reach the disk before the
+    /// call returns (`IS_DIRSYNC`: `-o dirsync`, or the inode's flag).
+    pub(crate) fn is_dirsync(&self) -> bool {
+        // SAFETY: valid inode.
+        unsafe { ffi_ext::rmpage_is_dirsync(self.as_ptr().cast()) }
+    }
+
     /// The fields `write_inode` stores on disk.
     pub(crate) fn attrs(&self) -> InodeAttrs {
         let ptr = self.as_ptr();
@@ -405,6 +498,115 @@ impl<T: FileSystem> Inode<T> {
             }
         }
         Ok(())
+    }
+}
+
+/// Owner and mode of an inode being created, as the VFS sets them from the
+/// creating task and the parent directory (`inode_init_owner`: the
+/// parent's group where it is setgid).
+pub(crate) struct NewOwner {
+    /// Type and permission bits.
+    pub(crate) mode: u16,
+    /// Owner.
+    pub(crate) uid: u32,
+    /// Group.
+    pub(crate) gid: u32,
+}
+
+/// An inode being created (`I_NEW`), hashed under its number and linked
+/// into no directory yet: the VFS makes it visible with
+/// `d_instantiate_new`. Dropped without that (the filesystem could not
+/// link it), it is discarded (`discard_new_inode`) and evicted: the
+/// filesystem drops its link count to zero first, so that eviction frees
+/// what it holds.
+///
+/// # Invariants
+///
+/// `self.0` is an `I_NEW` inode of `T`, set up as [`Inode`]'s invariant
+/// requires (its `i_private` is ours), hashed by `insert_inode_locked`, with
+/// one reference that this object owns.
+pub(crate) struct NewInode<T: FileSystem>(NonNull<bindings::inode>, PhantomData<T>);
+
+impl<T: FileSystem> NewInode<T> {
+    /// Creates inode `ino` in directory `dir`'s filesystem: `describe`
+    /// gets the owner and mode the VFS gives it and describes the rest.
+    /// `EIO` if an inode `ino` is still in the inode cache (the bitmap
+    /// said it was free: the filesystem reports that).
+    pub(crate) fn new(
+        dir: &Inode<T>,
+        ino: u64,
+        mode: u16,
+        describe: impl FnOnce(&NewOwner) -> Result<InodeParams<T::InodeData>>,
+    ) -> Result<Self> {
+        // SAFETY: the super_block is Ready (an inode of it exists).
+        let ptr = unsafe { bindings::new_inode(dir.super_block().as_ptr()) };
+        let ptr = NonNull::new(ptr).ok_or(ENOMEM)?;
+        let inode = ptr.as_ptr();
+        let (mut uid, mut gid) = (0u32, 0u32);
+        // SAFETY: `inode` is new, referenced by us and in no hash: ours to
+        // set up. Its i_private is NULL, which our evict_inode allows for,
+        // so that iput on the error paths below frees it.
+        let owner = unsafe {
+            (*inode).i_ino = ino;
+            ffi_ext::rmpage_inode_init_owner(inode.cast(), dir.as_ptr().cast(), mode);
+            ffi_ext::rmpage_inode_get_owner(inode.cast(), &mut uid, &mut gid);
+            NewOwner {
+                mode: (*inode).i_mode,
+                uid,
+                gid,
+            }
+        };
+        // SAFETY: as above; setup failing leaves i_private NULL.
+        let set_up =
+            describe(&owner).and_then(|params| unsafe { Inode::<T>::setup(inode, params) });
+        if let Err(e) = set_up {
+            // SAFETY: our reference to an inode nobody else knows.
+            unsafe { bindings::iput(inode) };
+            return Err(e);
+        }
+        // SAFETY: set up; hashing it makes it I_NEW until d_instantiate_new
+        // or discard_new_inode.
+        if unsafe { bindings::insert_inode_locked(inode) } != 0 {
+            // The number is in use in the cache: its on-disk bitmap lied.
+            // The inode must not be deleted by its eviction: what it
+            // describes is somebody else's.
+            // SAFETY: ours, unhashed; make_bad_inode stops eviction from
+            // treating it as a deleted inode of ours.
+            unsafe {
+                bindings::clear_nlink(inode);
+                bindings::make_bad_inode(inode);
+                bindings::iput(inode);
+            }
+            return Err(EIO);
+        }
+        // INVARIANT: set up, hashed, I_NEW, and our reference.
+        Ok(Self(ptr, PhantomData))
+    }
+
+    /// Gives up the inode to the caller, which makes it visible
+    /// (`d_instantiate_new` takes the reference and clears `I_NEW`).
+    pub(crate) fn into_raw(self) -> *mut bindings::inode {
+        let ptr = self.0.as_ptr();
+        core::mem::forget(self);
+        ptr
+    }
+}
+
+impl<T: FileSystem> core::ops::Deref for NewInode<T> {
+    type Target = Inode<T>;
+
+    fn deref(&self) -> &Inode<T> {
+        // SAFETY: set up and referenced by us (type invariant); `I_NEW` only
+        // keeps other lookups waiting, and the filesystem may use it.
+        unsafe { Inode::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl<T: FileSystem> Drop for NewInode<T> {
+    fn drop(&mut self) {
+        // SAFETY: our I_NEW inode and its reference (type invariant):
+        // discard_new_inode unlocks it and puts the reference.
+        unsafe { bindings::discard_new_inode(self.0.as_ptr()) };
     }
 }
 

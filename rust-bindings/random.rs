@@ -13,3 +13,9 @@ pub(crate) fn random_u32_below(ceil: u32) -> u32 {
     // then returns get_random_u32()).
     unsafe { kernel::bindings::__get_random_u32_below(ceil) }
 }
+
+/// A random number (`get_random_u32`).
+pub(crate) fn random_u32() -> u32 {
+    // SAFETY: no preconditions; callable from any context.
+    unsafe { kernel::bindings::get_random_u32() }
+}

@@ -314,7 +314,6 @@ impl Allocator {
     /// Marks it in use in the inode bitmap and counts it in the group's
     /// descriptor and the super block. Returns its number; `ENOSPC` if no
     /// inode is free.
-    #[allow(dead_code)] // wired in by namei (issue 8)
     pub(crate) fn alloc_inode<T: FileSystem, S>(
         &self,
         sb: &VfsSuperBlock<T, S>,
@@ -406,7 +405,6 @@ impl Allocator {
     /// part): clears its bit and gives it back to the free counts of its
     /// group and of the file system. A reserved or nonexistent inode, or
     /// one whose bit is clear already, is corruption, and nothing changes.
-    #[allow(dead_code)] // wired in by evict (issue 8)
     pub(crate) fn free_inode<T: FileSystem, S>(
         &self,
         sb: &VfsSuperBlock<T, S>,

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Directories (fs/ext2/dir.c): lookup and readdir over the directory's
-//! blocks, read through its own page cache as the C ext2 reads them.
+//! blocks, and entries added, removed and changed in them, all through the
+//! directory's own page cache as in the C ext2 (so the directory's blocks are
+//! read by the read engine and written back by the write engine). Where an
+//! entry goes is decided in [`super::dirent`].
 
 use super::{
-    corrupt_inode,
+    corrupt_inode, dirent,
     format::{self, Corrupt},
     superblock::SbInfo,
     Rext2,
 };
 use crate::rust_bindings::{
-    fs::{DirEmitter, DirGuard},
+    fs::{change_dir_block, DirEmitter, DirGuard, DirWriteGuard},
     inode::Inode,
 };
 use kernel::{
@@ -159,4 +162,166 @@ pub(crate) fn readdir(
         Ok(None)
     })?;
     Ok(())
+}
+
+/// Where an entry is: its directory block and its offset in the block.
+#[derive(Clone, Copy)]
+pub(crate) struct EntryAt {
+    /// Directory block.
+    pub(crate) block: u64,
+    /// Byte offset in the block.
+    pub(crate) offset: usize,
+}
+
+/// Finds the entry `name` in `dir` (ext2_find_entry).
+pub(crate) fn find_entry(
+    dir: &Inode<Rext2>,
+    guard: &DirGuard<'_>,
+    name: &[u8],
+) -> Result<Option<EntryAt>> {
+    let filetype = has_filetype(dir);
+    let bits = dir.blkbits();
+    walk_dir_blocks(dir, guard, 0, |block, data| {
+        let found = dirent::find_name(data, block << bits, filetype, name)
+            .map_err(|c| corrupt_inode(dir, c))?;
+        Ok(found.map(|(offset, _ino)| EntryAt { block, offset }))
+    })
+}
+
+/// The file type byte of an entry for an inode of mode `mode`: 0 without
+/// the `filetype` feature, where the byte is the high byte of the name's
+/// length.
+fn entry_type(dir: &Inode<Rext2>, mode: u16) -> u8 {
+    if has_filetype(dir) {
+        dirent::file_type_of(mode)
+    } else {
+        0
+    }
+}
+
+/// A change of `dir`'s entries: its times, and the flag of an index the C
+/// ext2 does not keep either (ext2 clears `EXT2_BTREE_FL` too, so that
+/// e2fsck does not trust an index that no longer matches).
+fn entries_changed(dir: &Inode<Rext2>) {
+    dir.data().map.lock().disk.flags &= !format::FL_INDEX;
+    dir.touch_mtime_ctime();
+}
+
+/// Adds the entry `name` → `ino` (of mode `mode`) to `dir`: in the first
+/// block with room, or in a new block at the end (ext2_add_link).
+pub(crate) fn add_entry(
+    dir: &Inode<Rext2>,
+    guard: &mut DirWriteGuard<'_>,
+    name: &[u8],
+    ino: u64,
+    mode: u16,
+) -> Result {
+    if name.len() > 255 {
+        return Err(ENAMETOOLONG);
+    }
+    let ino = u32::try_from(ino).map_err(|_| EINVAL)?;
+    let file_type = entry_type(dir, mode);
+    let filetype = has_filetype(dir);
+    let bits = dir.blkbits();
+    let slot = walk_dir_blocks(dir, guard, 0, |block, data| {
+        let slot = dirent::find_slot(data, block << bits, filetype, name.len())
+            .map_err(|c| corrupt_inode(dir, c))?;
+        Ok(slot.map(|offset| (block, offset)))
+    })?;
+    match slot {
+        Some((block, offset)) => change_dir_block(dir, guard, block, |data| {
+            dirent::insert_at(data, block << bits, filetype, offset, name, ino, file_type)
+                .map_err(|c| corrupt_inode(dir, c))
+        })?,
+        None => {
+            // No room: the directory grows by a block.
+            let block = dir.size() >> bits;
+            change_dir_block(dir, guard, block, |data| {
+                dirent::new_empty_block(data)
+                    .and_then(|()| {
+                        dirent::insert_at(data, block << bits, filetype, 0, name, ino, file_type)
+                    })
+                    .map_err(|c| corrupt_inode(dir, c))
+            })?
+        }
+    };
+    entries_changed(dir);
+    Ok(())
+}
+
+/// Removes the entry at `at` from `dir` (ext2_delete_entry).
+pub(crate) fn delete_entry(
+    dir: &Inode<Rext2>,
+    guard: &mut DirWriteGuard<'_>,
+    at: EntryAt,
+) -> Result {
+    let filetype = has_filetype(dir);
+    let base = at.block << dir.blkbits();
+    change_dir_block(dir, guard, at.block, |data| {
+        dirent::remove_at(data, base, filetype, at.offset).map_err(|c| corrupt_inode(dir, c))
+    })?;
+    entries_changed(dir);
+    Ok(())
+}
+
+/// Points the entry at `at` in `dir` to `ino` of mode `mode` instead
+/// (ext2_set_link); `touch` changes `dir`'s times, as a rename over a
+/// name does (fixing a moved directory's `..` does not).
+pub(crate) fn set_entry(
+    dir: &Inode<Rext2>,
+    guard: &mut DirWriteGuard<'_>,
+    at: EntryAt,
+    ino: u64,
+    mode: u16,
+    touch: bool,
+) -> Result {
+    let ino = u32::try_from(ino).map_err(|_| EINVAL)?;
+    let file_type = entry_type(dir, mode);
+    let filetype = has_filetype(dir);
+    let base = at.block << dir.blkbits();
+    change_dir_block(dir, guard, at.block, |data| {
+        dirent::set_ino(data, base, filetype, at.offset, ino, file_type)
+            .map_err(|c| corrupt_inode(dir, c))
+    })?;
+    if touch {
+        entries_changed(dir);
+    }
+    Ok(())
+}
+
+/// Writes the first block of the new directory `dir`, with `.` and `..`
+/// (ext2_make_empty).
+pub(crate) fn make_empty(dir: &Inode<Rext2>, guard: &mut DirWriteGuard<'_>, parent: u64) -> Result {
+    let own = u32::try_from(dir.ino()).map_err(|_| EINVAL)?;
+    let parent = u32::try_from(parent).map_err(|_| EINVAL)?;
+    let filetype = has_filetype(dir);
+    change_dir_block(dir, guard, 0, |data| {
+        dirent::init_dir_block(data, own, parent, filetype).map_err(|c| corrupt_inode(dir, c))
+    })
+}
+
+/// The `..` entry of directory `dir` (ext2_dotdot).
+pub(crate) fn dotdot(dir: &Inode<Rext2>, guard: &DirGuard<'_>) -> Result<EntryAt> {
+    let filetype = has_filetype(dir);
+    let found = walk_dir_blocks(dir, guard, 0, |block, data| {
+        let (offset, _parent) = dirent::dotdot(data, block << dir.blkbits(), filetype)
+            .map_err(|c| corrupt_inode(dir, c))?;
+        Ok(Some(EntryAt { block, offset }))
+    })?;
+    found.ok_or_else(|| corrupt_inode(dir, Corrupt::DirEntry { offset: 0 }))
+}
+
+/// Whether directory `dir` holds nothing but `.` and `..`
+/// (ext2_empty_dir). A directory that cannot be read is taken as not
+/// empty, as the C ext2 takes it, so that nothing is freed from under it.
+pub(crate) fn is_empty(dir: &Inode<Rext2>, guard: &DirGuard<'_>) -> bool {
+    let filetype = has_filetype(dir);
+    let own = dir.ino() as u32;
+    let bits = dir.blkbits();
+    let found = walk_dir_blocks(dir, guard, 0, |block, data| {
+        let empty = dirent::block_is_empty(data, block << bits, filetype, own)
+            .map_err(|c| corrupt_inode(dir, c))?;
+        Ok((!empty).then_some(()))
+    });
+    matches!(found, Ok(None))
 }

@@ -889,3 +889,75 @@ pub(crate) fn dtype(file_type: u8) -> u8 {
         _ => 0,  // DT_UNKNOWN
     }
 }
+
+/// Most links an inode may have (`EXT2_LINK_MAX`).
+pub(crate) const LINK_MAX: u32 = 32000;
+
+/// A directory with a hash index (`EXT2_INDEX_FL`, which ext2 names
+/// `EXT2_BTREE_FL` too): the C ext2 keeps no index and clears the flag of a
+/// directory it changes, and rext2 does as it does.
+pub(crate) const FL_INDEX: u32 = 0x0000_1000;
+
+/// Flags a new inode takes from its directory (`EXT2_FL_INHERITED`):
+/// secure and undeletable removal, compression, sync, nodump, noatime,
+/// journal data, notail, dirsync.
+const FL_INHERITED: u32 = 0x0000_0001
+    | 0x0000_0002
+    | 0x0000_0004
+    | 0x0000_0008
+    | 0x0000_0040
+    | 0x0000_0080
+    | 0x0000_0200
+    | 0x0000_0400
+    | 0x0000_4000
+    | 0x0000_8000
+    | 0x0001_0000;
+
+/// Flags that mean nothing on a regular file: dirsync, topdir
+/// (`EXT2_REG_FLMASK` keeps the others).
+const FL_DIR_ONLY: u32 = 0x0001_0000 | 0x0002_0000;
+
+/// Flags that mean something on inodes other than files and directories
+/// (`EXT2_OTHER_FLMASK`): nodump, noatime.
+const FL_OTHER: u32 = 0x0000_0040 | 0x0000_0080;
+
+/// The flags a new inode of mode `mode` takes from its directory's flags
+/// (ext2_mask_flags over `EXT2_FL_INHERITED`).
+pub(crate) fn inherited_flags(mode: u16, dir_flags: u32) -> u32 {
+    let flags = dir_flags & FL_INHERITED;
+    match mode & S_IFMT {
+        S_IFDIR => flags,
+        S_IFREG => flags & !FL_DIR_ONLY,
+        _ => flags & FL_OTHER,
+    }
+}
+
+/// The block pointers of a device inode for the kernel's device number
+/// `rdev` (`MAJOR` in the top 12 bits, `MINOR` in the low 20): the old
+/// 16-bit encoding in `i_block[0]` where it fits, the new 32-bit one in
+/// `i_block[1]` otherwise, as ext2_mknod writes them.
+pub(crate) fn device_pointers(rdev: u32) -> [u32; N_BLOCKS] {
+    let (major, minor) = (rdev >> 20, rdev & 0xf_ffff);
+    let mut block = [0u32; N_BLOCKS];
+    if major < 256 && minor < 256 {
+        block[0] = (major << 8) | minor;
+    } else {
+        block[1] = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
+    }
+    block
+}
+
+/// The block pointers of a fast symlink to `target` (under 60 bytes): the
+/// target's bytes where the pointers are, NUL-padded.
+pub(crate) fn fast_symlink_pointers(target: &[u8]) -> Option<[u32; N_BLOCKS]> {
+    if target.len() >= 4 * N_BLOCKS {
+        return None;
+    }
+    let mut bytes = [0u8; 4 * N_BLOCKS];
+    bytes.get_mut(..target.len())?.copy_from_slice(target);
+    let mut block = [0u32; N_BLOCKS];
+    for (pointer, word) in block.iter_mut().zip(bytes.chunks_exact(4)) {
+        *pointer = le32(word, 0);
+    }
+    Some(block)
+}

@@ -15,8 +15,8 @@ use super::{
 use crate::{
     mpage::{mapping::Mapping, Mapper, Stats},
     rust_bindings::{
-        fs::{truncate_page_cache, truncate_page_cache_past},
-        inode::{Inode, InodeKind, InodeParams},
+        fs::{now_seconds, truncate_page_cache, truncate_page_cache_past, NewKind, NewNode},
+        inode::{Inode, InodeKind, InodeParams, NewInode, NewOwner},
         super_block::SuperBlock,
     },
 };
@@ -35,6 +35,10 @@ pub(crate) struct MapState {
     /// (logical, device) block of the last allocation, for sequential
     /// writes to come out contiguous.
     last_alloc: Option<(u64, u64)>,
+    /// Created and never written: its first write clears the whole
+    /// on-disk inode first, which holds what a deleted inode left there
+    /// (ext2's `EXT2_STATE_NEW`).
+    new: bool,
 }
 
 /// Per-inode state.
@@ -276,10 +280,26 @@ pub(crate) fn write_inode(inode: &Inode<Rext2>) -> Result {
     disk.generation = attrs.generation;
     let bh = sb.bread(blk)?;
     let mut raw = [0u8; format::INODE_CORE_SIZE];
-    bh.read(at, &mut raw)?;
+    let new = inode.data().map.lock().new;
+    if new {
+        // What a deleted inode left past the fields rext2 writes goes too.
+        let inode_size = SbInfo::of(sb).fs.inode_size as usize;
+        let rest = [0u8; 256];
+        let mut cleared = format::INODE_CORE_SIZE;
+        while cleared < inode_size {
+            let len = (inode_size - cleared).min(rest.len());
+            bh.write(at + cleared, &rest[..len])?;
+            cleared += len;
+        }
+    } else {
+        bh.read(at, &mut raw)?;
+    }
     disk.store(&mut raw).map_err(|c| corrupt_inode(inode, c))?;
     bh.write(at, &raw)?;
     bh.mark_dirty();
+    if new {
+        inode.data().map.lock().new = false;
+    }
     inode.set_metadata_writeback();
     Ok(())
 }
@@ -327,6 +347,7 @@ pub(crate) fn read_inode(sb: &SuperBlock<Rext2>, ino: u64) -> Result<InodeParams
             map <- new_mutex!(MapState {
                 disk,
                 last_alloc: None,
+                new: false,
             }),
             group,
             reported: Atomic::new(false),
@@ -389,4 +410,177 @@ fn inode_kind(sb: &SuperBlock<Rext2>, ino: u64, raw: &format::Inode) -> Result<I
             InodeKind::Special(dev)
         }
     })
+}
+
+/// Creates inode `ino`'s in-memory and on-disk description for a new name
+/// in `dir` (ext2_new_inode, past the bitmap): owner and mode from the VFS,
+/// times now, flags inherited from `dir`, a generation of its own, no
+/// blocks. The on-disk inode is written by the first `write_inode`, which
+/// clears the slot first.
+fn describe_new(
+    dir: &Inode<Rext2>,
+    ino: u64,
+    owner: &NewOwner,
+    kind: &NewKind<'_>,
+) -> Result<InodeParams<InodeInfo>> {
+    let info = SbInfo::of(dir.super_block());
+    let now = now_seconds();
+    let dir_flags = dir.data().map.lock().disk.flags;
+    let (kind, block, size) = match *kind {
+        NewKind::Regular => (InodeKind::Regular, [0; format::N_BLOCKS], 0),
+        NewKind::Directory => (InodeKind::Directory, [0; format::N_BLOCKS], 0),
+        NewKind::Special(rdev) => {
+            let block = format::device_pointers(rdev);
+            let encoded = if block[0] != 0 { block[0] } else { block[1] };
+            (InodeKind::Special(encoded), block, 0)
+        }
+        NewKind::Symlink(target) => match format::fast_symlink_pointers(target) {
+            Some(block) => {
+                let mut copy = KVec::with_capacity(target.len(), GFP_KERNEL)?;
+                copy.extend_from_slice(target, GFP_KERNEL)?;
+                (InodeKind::FastSymlink(copy), block, target.len() as u64)
+            }
+            // The target goes into a block once the inode exists.
+            None => (InodeKind::SlowSymlink, [0; format::N_BLOCKS], 0),
+        },
+    };
+    let generation = info.next_generation();
+    let disk = format::Inode {
+        mode: owner.mode,
+        uid: owner.uid,
+        gid: owner.gid,
+        size,
+        atime: now as u32,
+        ctime: now as u32,
+        mtime: now as u32,
+        dtime: 0,
+        links: 1,
+        blocks: 0,
+        flags: format::inherited_flags(owner.mode, dir_flags),
+        block,
+        generation,
+        file_acl: 0,
+    };
+    let group = ((ino - 1) / u64::from(info.fs.inodes_per_group)) as u32;
+    let large_folios = matches!(kind, InodeKind::Regular) && crate::large_folios_param();
+    let data = KBox::pin_init(
+        try_pin_init!(InodeInfo {
+            map <- new_mutex!(MapState {
+                disk,
+                last_alloc: None,
+                new: true,
+            }),
+            group,
+            reported: Atomic::new(false),
+        }),
+        GFP_KERNEL,
+    )?;
+    Ok(InodeParams {
+        kind,
+        mode: owner.mode,
+        size,
+        nlink: 1,
+        uid: owner.uid,
+        gid: owner.gid,
+        atime: now,
+        mtime: now,
+        ctime: now,
+        blocks: 0,
+        generation,
+        large_folios,
+        data,
+    })
+}
+
+/// Allocates an inode for a new name in `dir` and sets it up (ext2_new_inode).
+/// A slow symlink gets its target written; a directory is left without
+/// blocks, for the caller to fill.
+pub(crate) fn new_inode(dir: &Inode<Rext2>, node: &NewNode<'_>) -> Result<NewInode<Rext2>> {
+    let sb = dir.super_block();
+    if sb.is_read_only() {
+        return Err(EROFS);
+    }
+    let info = SbInfo::of(sb);
+    let is_dir = matches!(node.kind, NewKind::Directory);
+    let ino = info
+        .alloc
+        .alloc_inode(sb, dir.ino(), is_dir)
+        .map_err(|e| alloc_error(sb, e))?;
+    let inode = NewInode::new(dir, ino, node.mode, |owner| {
+        describe_new(dir, ino, owner, &node.kind)
+    });
+    let inode = match inode {
+        Ok(inode) => inode,
+        Err(e) => {
+            if e == EIO {
+                // insert_inode_locked found the number in use: the bitmap
+                // that said it was free is wrong (ext2_new_inode's error).
+                pr_err!(
+                    "rext2: {}: inode number already in use - inode={ino}\n",
+                    sb.id()
+                );
+            } else {
+                // Nothing holds the number: it goes back.
+                let _ = info.alloc.free_inode(sb, ino, is_dir);
+            }
+            return Err(e);
+        }
+    };
+    inode.mark_dirty();
+    if let NewKind::Symlink(target) = node.kind {
+        if format::fast_symlink_pointers(target).is_none() {
+            // On failure the inode is discarded with its link dropped: its
+            // eviction frees what the write allocated, and the inode.
+            inode
+                .write_symlink_target(target)
+                .inspect_err(|_| inode.dec_link_count())?;
+        }
+    }
+    Ok(inode)
+}
+
+/// The error of an allocation that failed: corruption is reported here.
+fn alloc_error(sb: &SuperBlock<Rext2>, e: AllocError) -> Error {
+    match e {
+        AllocError::Kernel(e) => e,
+        AllocError::Corrupt(c) => corrupt(sb, 0, c),
+    }
+}
+
+/// The last reference to an inode without links is going: its blocks are
+/// freed, the on-disk inode is marked deleted, and its number goes back to
+/// the bitmap (ext2_evict_inode of a deleted inode, ext2_free_inode).
+/// Errors are reported where they happen; eviction cannot fail.
+pub(crate) fn delete_inode(inode: &Inode<Rext2>) {
+    let sb = inode.super_block();
+    if sb.is_read_only() {
+        // A mount turned read-only by corruption writes nothing more; the
+        // inode stays allocated for e2fsck to reclaim.
+        return;
+    }
+    let info = SbInfo::of(sb);
+    let (holds_blocks, is_dir) = {
+        let map = inode.data().map.lock();
+        // A fast symlink's pointers hold its target, a device's its number.
+        let fast_symlink = map.disk.mode & format::S_IFMT == format::S_IFLNK
+            && map.disk.is_fast_symlink(info.fs.blkbits);
+        (
+            inode.attrs().blocks != 0 && !fast_symlink,
+            map.disk.mode & format::S_IFMT == format::S_IFDIR,
+        )
+    };
+    inode.set_size_dirty(0);
+    if holds_blocks {
+        let _ = free_blocks_from(inode, 0);
+    }
+    inode.data().map.lock().disk.dtime = now_seconds() as u32;
+    if write_inode(inode).is_err() {
+        // The inode could not be marked deleted: it keeps its number, for
+        // e2fsck to find, rather than being handed out while it looks in
+        // use on disk.
+        return;
+    }
+    if let Err(e) = info.alloc.free_inode(sb, inode.ino(), is_dir) {
+        alloc_error(sb, e);
+    }
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! rext2: the ext2 on-disk format, served through rmpage's engine. File
-//! data is read and written; the namespace (create, unlink, rename) is
-//! read-only for now.
+//! rext2: the ext2 on-disk format, served through rmpage's engine, read
+//! and written: file data, and the namespace (create, link, unlink, mkdir,
+//! rmdir, rename, symlink, mknod).
 //!
 //! Metadata (super block, group descriptors, bitmaps, inodes, indirect
 //! blocks) goes through the buffer cache. File data, and directory blocks
@@ -18,22 +18,21 @@ pub(crate) mod allocator;
 pub(crate) mod balloc;
 pub(crate) mod blockmap;
 pub(crate) mod dir;
-#[expect(
-    dead_code,
-    reason = "the namespace operations of issue 8 (namei.rs) are its users"
-)]
 pub(crate) mod dirent;
 pub(crate) mod format;
 pub(crate) mod ialloc;
 pub(crate) mod inode;
+pub(crate) mod namei;
 pub(crate) mod superblock;
 
 use crate::{
     mpage::mapping::Mapping,
     rust_bindings::{
         folio::ReadFolio,
-        fs::{DirEmitter, DirGuard, FileSystem, StatFs, SuperParams},
-        inode::{Inode, InodeParams},
+        fs::{
+            DirEmitter, DirGuard, DirWriteGuard, FileSystem, NewNode, Rename, StatFs, SuperParams,
+        },
+        inode::{Inode, InodeParams, NewInode},
         readahead::Readahead,
         super_block::{New, SuperBlock},
         writeback::Writeback,
@@ -255,5 +254,50 @@ impl FileSystem for Rext2 {
 
     fn put_super(sb: &SuperBlock<Self>) {
         superblock::put_super(sb)
+    }
+
+    fn create(
+        dir: &Inode<Self>,
+        guard: &mut DirWriteGuard<'_>,
+        name: &[u8],
+        node: NewNode<'_>,
+    ) -> Result<NewInode<Self>> {
+        namei::create(dir, guard, name, node)
+    }
+
+    fn link(
+        inode: &Inode<Self>,
+        dir: &Inode<Self>,
+        guard: &mut DirWriteGuard<'_>,
+        name: &[u8],
+    ) -> Result {
+        namei::link(inode, dir, guard, name)
+    }
+
+    fn unlink(
+        dir: &Inode<Self>,
+        guard: &mut DirWriteGuard<'_>,
+        name: &[u8],
+        victim: &Inode<Self>,
+    ) -> Result {
+        namei::unlink(dir, guard, name, victim)
+    }
+
+    fn rmdir(
+        dir: &Inode<Self>,
+        guard: &mut DirWriteGuard<'_>,
+        name: &[u8],
+        victim: &Inode<Self>,
+        victim_guard: &mut DirWriteGuard<'_>,
+    ) -> Result {
+        namei::rmdir(dir, guard, name, victim, victim_guard)
+    }
+
+    fn rename(rename: Rename<'_, Self>) -> Result {
+        namei::rename(rename)
+    }
+
+    fn delete_inode(inode: &Inode<Self>) {
+        inode::delete_inode(inode)
     }
 }

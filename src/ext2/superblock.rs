@@ -15,6 +15,7 @@ use crate::{
     rust_bindings::{
         buffer_head::BufferHead,
         fs::{now_seconds, StatFs, SuperParams},
+        random::random_u32,
         super_block::{New, SuperBlock},
     },
 };
@@ -44,11 +45,20 @@ pub(crate) struct SbInfo {
     /// what the last switch to read-write found on disk (a `u16`; set by
     /// fill_super and remount, which the VFS serialises with `s_umount`).
     mount_state: Atomic<u32>,
+    /// The generation of the next inode created, from a random start as in
+    /// the C ext2 (`s_next_generation`): NFS file handles of a deleted
+    /// inode's number do not name its successor.
+    next_generation: Atomic<u32>,
 }
 
 impl SbInfo {
     pub(crate) fn of(sb: &SuperBlock<Rext2>) -> &Self {
         sb.data()
+    }
+
+    /// The generation of a new inode.
+    pub(crate) fn next_generation(&self) -> u32 {
+        self.next_generation.fetch_add(1, Relaxed)
     }
 
     /// The state to write back when the mount stops writing.
@@ -204,6 +214,7 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
             alloc <- alloc,
             super_location: (super_block, super_off),
             mount_state: Atomic::new(u32::from(mount_state)),
+            next_generation: Atomic::new(random_u32()),
         }),
         GFP_KERNEL,
     )?;
@@ -214,6 +225,7 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
         magic: u64::from(format::EXT2_MAGIC),
         max_bytes,
         root_ino: u64::from(format::ROOT_INO),
+        max_links: format::LINK_MAX,
         data: info,
     })
 }
