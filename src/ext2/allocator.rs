@@ -14,7 +14,7 @@
 
 use super::{
     balloc,
-    format::{Corrupt, GroupDesc, SuperBlock, DESC_SIZE, ROOT_INO},
+    format::{Corrupt, GroupDesc, SuperBlock, DESC_SIZE, FL_TOPDIR, ROOT_INO},
     ialloc::{self, GroupCounts, Totals},
 };
 use crate::rust_bindings::{
@@ -307,7 +307,8 @@ impl Allocator {
     }
 
     /// Allocates an inode for a new file, or directory if `is_dir`, in the
-    /// directory `parent` (ext2_new_inode's bitmap part): in the group the
+    /// directory `parent`, whose flags are `parent_flags` (ext2_new_inode's
+    /// bitmap part): in the group the
     /// placement policy chooses ([`ialloc::find_group_orlov`] for a
     /// directory, [`ialloc::find_group_other`] for anything else), else in
     /// the following groups, should the chosen one's bitmap turn out full.
@@ -318,10 +319,11 @@ impl Allocator {
         &self,
         sb: &VfsSuperBlock<T, S>,
         parent: u64,
+        parent_flags: u32,
         is_dir: bool,
     ) -> core::result::Result<u64, AllocError> {
         let chosen = self
-            .choose_inode_group(parent, is_dir)
+            .choose_inode_group(parent, parent_flags, is_dir)
             .ok_or(AllocError::Kernel(ENOSPC))?;
         for group in balloc::group_order(chosen, self.fs.groups()) {
             let mut state = self.groups.get(group as usize).ok_or(EIO)?.lock();
@@ -346,7 +348,7 @@ impl Allocator {
     /// counts of each group as they are now (the policy reads them one
     /// group at a time, under that group's lock only, as ext2 reads its
     /// descriptors). `None` if no group has a free inode.
-    fn choose_inode_group(&self, parent: u64, is_dir: bool) -> Option<u32> {
+    fn choose_inode_group(&self, parent: u64, parent_flags: u32, is_dir: bool) -> Option<u32> {
         // An inode's group is where it lies (ext2_iget's i_block_group).
         let parent_group = self.fs.inode_location(parent).map_or(0, |(g, _)| g);
         let counts = |group: u32| Some(self.groups.get(group as usize)?.lock().counts());
@@ -361,9 +363,9 @@ impl Allocator {
                 dirs: mount.dirs,
             }
         };
-        // Only the root's subdirectories spread (ext2 also spreads those of
-        // a directory with EXT2_TOPDIR_FL, which needs the parent's flags).
-        let top_level = parent == u64::from(ROOT_INO);
+        // The subdirectories of the root and of a directory marked as the
+        // top of a hierarchy (EXT2_TOPDIR_FL) spread.
+        let top_level = parent == u64::from(ROOT_INO) || parent_flags & FL_TOPDIR != 0;
         let random = if top_level {
             random_u32_below(self.fs.groups())
         } else {

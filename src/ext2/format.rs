@@ -913,9 +913,13 @@ const FL_INHERITED: u32 = 0x0000_0001
     | 0x0000_8000
     | 0x0001_0000;
 
+/// The top of a directory hierarchy (`EXT2_TOPDIR_FL`): its
+/// subdirectories spread over the groups, as the root's do.
+pub(crate) const FL_TOPDIR: u32 = 0x0002_0000;
+
 /// Flags that mean nothing on a regular file: dirsync, topdir
 /// (`EXT2_REG_FLMASK` keeps the others).
-const FL_DIR_ONLY: u32 = 0x0001_0000 | 0x0002_0000;
+const FL_DIR_ONLY: u32 = 0x0001_0000 | FL_TOPDIR;
 
 /// Flags that mean something on inodes other than files and directories
 /// (`EXT2_OTHER_FLMASK`): nodump, noatime.

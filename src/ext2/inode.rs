@@ -502,9 +502,10 @@ pub(crate) fn new_inode(dir: &Inode<Rext2>, node: &NewNode<'_>) -> Result<NewIno
     }
     let info = SbInfo::of(sb);
     let is_dir = matches!(node.kind, NewKind::Directory);
+    let dir_flags = dir.data().map.lock().disk.flags;
     let ino = info
         .alloc
-        .alloc_inode(sb, dir.ino(), is_dir)
+        .alloc_inode(sb, dir.ino(), dir_flags, is_dir)
         .map_err(|e| alloc_error(sb, e))?;
     let inode = NewInode::new(dir, ino, node.mode, |owner| {
         describe_new(dir, ino, owner, &node.kind)
