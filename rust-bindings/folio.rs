@@ -112,6 +112,26 @@ impl Folio {
         unsafe { ffi_ext::rmpage_folio_host_is(self.as_ptr(), inode.cast()) }
     }
 
+    /// Maps page `n` of the folio into the kernel's address space
+    /// (`kmap_local_folio`), for a borrow of its bytes that a lock
+    /// `covered`: `EIO` if the folio is not uptodate (its bytes are not file
+    /// contents), `EINVAL` if the lock does not cover it or it has no page
+    /// `n`. The caller unmaps it with `kunmap_local`.
+    fn map_page(&self, covered: bool, n: usize) -> Result<*mut core::ffi::c_void> {
+        if !self.is_uptodate() {
+            return Err(EIO);
+        }
+        if !covered {
+            return Err(EINVAL);
+        }
+        let offset = n.checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
+        if offset >= self.size() {
+            return Err(EINVAL);
+        }
+        // SAFETY: the folio is valid and `offset` lies inside it.
+        Ok(unsafe { ffi_ext::rmpage_kmap_local_folio(self.as_ptr(), offset) })
+    }
+
     /// Calls `f` with the bytes of page `n` of an uptodate folio, mapped
     /// into the kernel's address space for the call (`kmap_local_folio`).
     ///
@@ -128,18 +148,7 @@ impl Folio {
         n: usize,
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<R> {
-        if !self.is_uptodate() {
-            return Err(EIO);
-        }
-        if !guard.covers(self) {
-            return Err(EINVAL);
-        }
-        let offset = n.checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
-        if offset >= self.size() {
-            return Err(EINVAL);
-        }
-        // SAFETY: the folio is valid and `offset` lies inside it.
-        let addr = unsafe { ffi_ext::rmpage_kmap_local_folio(self.as_ptr(), offset) };
+        let addr = self.map_page(guard.covers(self), n)?;
         // SAFETY: `addr` maps the `PAGE_SIZE` bytes of page `n` until the
         // kunmap below. The folio is uptodate, and `guard` keeps every writer
         // of its bytes away while it is borrowed (ContentsGuard's contract).
@@ -305,18 +314,7 @@ impl LockedFolio {
         n: usize,
         f: impl FnOnce(&mut [u8]) -> R,
     ) -> Result<R> {
-        if !self.is_uptodate() {
-            return Err(EIO);
-        }
-        if !writer.covers(self) {
-            return Err(EINVAL);
-        }
-        let offset = n.checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
-        if offset >= self.size() {
-            return Err(EINVAL);
-        }
-        // SAFETY: the folio is valid and `offset` lies inside it.
-        let addr = unsafe { ffi_ext::rmpage_kmap_local_folio(self.as_ptr(), offset) };
+        let addr = self.map_page(writer.covers(self), n)?;
         // SAFETY: `addr` maps the `PAGE_SIZE` bytes of page `n` until the
         // kunmap below. We hold the folio lock, and `writer`, mutably
         // borrowed, keeps every other reader and writer away

@@ -426,6 +426,24 @@ impl Allocator {
         Ok(())
     }
 
+    /// The buffer, block and offset of group `group`'s descriptor, about to be
+    /// changed with its bitmap, and room on the fsync list for both blocks:
+    /// what can fail fails before anything is changed.
+    fn descriptor_for_change<T: FileSystem, S>(
+        &self,
+        sb: &VfsSuperBlock<T, S>,
+        group: u32,
+    ) -> core::result::Result<(BufferHead, u64, usize), AllocError> {
+        let (desc_block, desc_off) = self.fs.desc_location(group);
+        let desc_bh = sb.bread(desc_block)?;
+        self.mount
+            .lock()
+            .dirty
+            .reserve(2, GFP_KERNEL)
+            .map_err(Error::from)?;
+        Ok((desc_bh, desc_block, desc_off))
+    }
+
     /// Sets or clears (`change.take`) one bit of a group's inode bitmap,
     /// with the group's lock held; counts the inode out of (or back into)
     /// the free counts of the group and of the file system, and the
@@ -441,13 +459,7 @@ impl Allocator {
         state: &mut GroupState,
         change: InodeChange,
     ) -> core::result::Result<bool, AllocError> {
-        let (desc_block, desc_off) = self.fs.desc_location(change.group);
-        let desc_bh = sb.bread(desc_block)?;
-        self.mount
-            .lock()
-            .dirty
-            .reserve(2, GFP_KERNEL)
-            .map_err(Error::from)?;
+        let (desc_bh, desc_block, desc_off) = self.descriptor_for_change(sb, change.group)?;
         let byte_off = (change.bit / 8) as usize;
         let mut byte = [0u8; 1];
         bitmap_bh.read(byte_off, &mut byte)?;
@@ -505,13 +517,7 @@ impl Allocator {
         change: Change,
         flip: fn(&mut [u8], u32, u32) -> core::result::Result<(), u32>,
     ) -> core::result::Result<(), AllocError> {
-        let (desc_block, desc_off) = self.fs.desc_location(change.group);
-        let desc_bh = sb.bread(desc_block)?;
-        self.mount
-            .lock()
-            .dirty
-            .reserve(2, GFP_KERNEL)
-            .map_err(Error::from)?;
+        let (desc_bh, desc_block, desc_off) = self.descriptor_for_change(sb, change.group)?;
         let (from, to) = balloc::byte_span(change.bit, change.len);
         let mut bytes = read_bytes(bitmap_bh, from as usize, (to - from) as usize)?;
         flip(&mut bytes, change.bit - from * 8, change.len).map_err(|bit| {

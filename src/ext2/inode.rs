@@ -341,13 +341,27 @@ pub(crate) fn read_inode(sb: &SuperBlock<Rext2>, ino: u64) -> Result<InodeParams
     let group = (ino - 1)
         .checked_div(u64::from(fs.inodes_per_group))
         .unwrap_or(0) as u32;
-    let disk = raw.clone();
+    inode_params(raw, kind, group, large_folios, false)
+}
+
+/// What the VFS inode is set up with, for an inode of `kind` whose on-disk
+/// copy is `disk` (read, or being created: `new`) in group `group`.
+fn inode_params(
+    disk: format::Inode,
+    kind: InodeKind,
+    group: u32,
+    large_folios: bool,
+    new: bool,
+) -> Result<InodeParams<InodeInfo>> {
+    let (mode, size, links, uid, gid) = (disk.mode, disk.size, disk.links, disk.uid, disk.gid);
+    let (atime, mtime, ctime) = (disk.atime, disk.mtime, disk.ctime);
+    let (blocks, generation) = (disk.blocks, disk.generation);
     let data = KBox::pin_init(
         try_pin_init!(InodeInfo {
             map <- new_mutex!(MapState {
                 disk,
                 last_alloc: None,
-                new: false,
+                new,
             }),
             group,
             reported: Atomic::new(false),
@@ -356,16 +370,16 @@ pub(crate) fn read_inode(sb: &SuperBlock<Rext2>, ino: u64) -> Result<InodeParams
     )?;
     Ok(InodeParams {
         kind,
-        mode: raw.mode,
-        size: raw.size,
-        nlink: u32::from(raw.links),
-        uid: raw.uid,
-        gid: raw.gid,
-        atime: i64::from(raw.atime),
-        mtime: i64::from(raw.mtime),
-        ctime: i64::from(raw.ctime),
-        blocks: u64::from(raw.blocks),
-        generation: raw.generation,
+        mode,
+        size,
+        nlink: u32::from(links),
+        uid,
+        gid,
+        atime: i64::from(atime),
+        mtime: i64::from(mtime),
+        ctime: i64::from(ctime),
+        blocks: u64::from(blocks),
+        generation,
         large_folios,
         data,
     })
@@ -424,7 +438,7 @@ fn describe_new(
     kind: &NewKind<'_>,
 ) -> Result<InodeParams<InodeInfo>> {
     let info = SbInfo::of(dir.super_block());
-    let now = now_seconds();
+    let now = now_seconds() as u32;
     let dir_flags = dir.data().map.lock().disk.flags;
     let (kind, block, size) = match *kind {
         NewKind::Regular => (InodeKind::Regular, [0; format::N_BLOCKS], 0),
@@ -450,9 +464,9 @@ fn describe_new(
         uid: owner.uid,
         gid: owner.gid,
         size,
-        atime: now as u32,
-        ctime: now as u32,
-        mtime: now as u32,
+        atime: now,
+        ctime: now,
+        mtime: now,
         dtime: 0,
         links: 1,
         blocks: 0,
@@ -463,33 +477,7 @@ fn describe_new(
     };
     let group = ((ino - 1) / u64::from(info.fs.inodes_per_group)) as u32;
     let large_folios = matches!(kind, InodeKind::Regular) && crate::large_folios_param();
-    let data = KBox::pin_init(
-        try_pin_init!(InodeInfo {
-            map <- new_mutex!(MapState {
-                disk,
-                last_alloc: None,
-                new: true,
-            }),
-            group,
-            reported: Atomic::new(false),
-        }),
-        GFP_KERNEL,
-    )?;
-    Ok(InodeParams {
-        kind,
-        mode: owner.mode,
-        size,
-        nlink: 1,
-        uid: owner.uid,
-        gid: owner.gid,
-        atime: now,
-        mtime: now,
-        ctime: now,
-        blocks: 0,
-        generation,
-        large_folios,
-        data,
-    })
+    inode_params(disk, kind, group, large_folios, true)
 }
 
 /// Allocates an inode for a new name in `dir` and sets it up (ext2_new_inode).

@@ -4,6 +4,7 @@
 //! in-memory disk, checked against fs/ext2/inode.c (ext2_get_blocks,
 //! ext2_alloc_branch, ext2_splice_branch, __ext2_truncate_blocks).
 
+use crate::rng::Rng;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -1191,19 +1192,6 @@ fn allocation_after_truncate_reuses_the_blocks() {
 
 // ---------------------------------------------------------------------------
 // Round trips against a model
-
-/// A small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        (self.0 >> 33) % n
-    }
-}
 
 /// Checks every lookup from `0..limit` against `model`: each run is of one
 /// kind, maximal up to `max` and the array's end, a boundary exactly there.

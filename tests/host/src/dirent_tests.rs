@@ -12,6 +12,7 @@ use crate::ext2::dirent::{
     FT_REG_FILE, FT_SOCK, FT_SYMLINK, FT_UNKNOWN, NAME_MAX,
 };
 use crate::ext2::format::{dir_entry, Corrupt};
+use crate::rng::Rng;
 
 /// The block sizes ext2 has on a 4 KiB page.
 const SIZES: [usize; 3] = [1024, 2048, 4096];
@@ -719,22 +720,6 @@ fn a_base_at_the_end_of_u64_is_refused_not_overflowed() {
 
 // ---------------------------------------------------------------------------
 // Random workloads
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// A name of a random length (1 to 255, mostly short) that no other call
 /// gives: it begins with `serial`.

@@ -60,6 +60,9 @@ mod balloc_tests;
 mod blockmap_tests;
 
 #[cfg(test)]
+mod rng;
+
+#[cfg(test)]
 mod dirent_tests;
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::mpage::plan::{
     bio_segments, plan_folio, walk_extents, BioPlanner, BioSteps, Confusion, Extent, FolioPlan,
     FolioSpan, MapCache, MapKind, Mapping,
 };
+use crate::rng::Rng;
 
 const PAGE: u64 = 4096;
 const KIB: u64 = 1024;
@@ -1427,22 +1428,6 @@ fn reference_extents(map: &FakeMap, s: FolioSpan) -> Vec<Extent> {
         }
     }
     out
-}
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// Checks that `got`, walked from a folio `plan_folio` planned as `p`,
