@@ -43,7 +43,11 @@ set -e
 phase ""
 
 pat='BUG:|WARNING:|Oops|KASAN|possible .*locking|circular locking|hung task|blocked for more than|panicked|kernel BUG|UBSAN|general protection'
-bad=$(sed -n '/rmpage-soak-start/,$p' "$results/dmesg.log" 2> /dev/null | grep -E "$pat" || true)
+if grep -q rmpage-soak-start "$results/dmesg.log" 2> /dev/null; then
+	bad=$(sed -n '/rmpage-soak-start/,$p' "$results/dmesg.log" | grep -E "$pat" || true)
+else
+	bad="no kernel log from the soak in $results/dmesg.log"
+fi
 if [ -n "$bad" ]; then
 	echo "soak: the kernel log has reports:"
 	echo "$bad" | head -n 20
