@@ -6,7 +6,7 @@
 LLVM ?= -19
 KDIR ?= $(shell bash scripts/kdir.sh debug)
 
-.PHONY: all modules clean setup demo check bench host-test clippy fmt fmt-check
+.PHONY: all modules clean setup demo check soak bench host-test clippy fmt fmt-check
 
 all: modules
 
@@ -28,6 +28,9 @@ demo:
 
 check:
 	bash scripts/check.sh
+
+soak:
+	bash scripts/soak.sh
 
 bench:
 	bash scripts/bench.sh

@@ -25,7 +25,7 @@ if [ ! -f $src ] || [ "$(cat $src)" != "$want" ]; then
 fi
 pkgs=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc cpio kmod udev
       libelf-dev libssl-dev e2fsprogs dmsetup fio busybox-static python3
-      xz-utils zstd gzip)
+      xz-utils zstd gzip git dbench)
 missing() {
 	local p
 	for p in "$@"; do

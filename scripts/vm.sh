@@ -49,8 +49,17 @@ if [ ! -f "$initrd" ]; then
 	rm -rf "$tmp"
 fi
 
-# The command travels as a file in the output directory.
-printf '%s\n' "cd /tmp/rmpage-src" "$(printf '%q ' "$@")" > "$out/cmd"
+# The command travels as a file in the output directory, with the tests'
+# knobs from our environment (RMPAGE_*_CONFIGS, RMPAGE_FSX_*); the host's
+# paths (RMPAGE_RESULTS, RMPAGE_CACHE, ...) stay here.
+{
+	echo "cd /tmp/rmpage-src"
+	for knob in $(compgen -e | grep -E '^RMPAGE_([A-Z0-9]+_CONFIGS|FSX_[A-Z0-9_]+)$' || true); do
+		printf 'export %s=%q\n' "$knob" "${!knob}"
+	done
+	printf '%q ' "$@"
+	echo
+} > "$out/cmd"
 
 # la57=off: with 5-level paging, an interrupt that arrives while the boot
 # CPU's feature bits are being refilled (identify_cpu) finds KASAN judging
