@@ -913,6 +913,10 @@ impl<T: FileSystem> Tables<T> {
                 (*sb).s_op = &Self::SOPS;
                 (*sb).s_maxbytes = params.max_bytes.min(i64::MAX as u64) as i64;
                 (*sb).s_time_gran = 1_000_000_000;
+                // ext2's times are signed 32-bit seconds: the VFS clamps
+                // what is set to them, as for the C ext2.
+                (*sb).s_time_min = i64::from(i32::MIN);
+                (*sb).s_time_max = i64::from(i32::MAX);
                 (*sb).s_max_links = params.max_links;
             }
             // SAFETY: the super_block is now Ready.

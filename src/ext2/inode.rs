@@ -375,9 +375,10 @@ fn inode_params(
         nlink: u32::from(links),
         uid,
         gid,
-        atime: i64::from(atime),
-        mtime: i64::from(mtime),
-        ctime: i64::from(ctime),
+        // Signed on disk, as ext2_iget reads them.
+        atime: i64::from(atime as i32),
+        mtime: i64::from(mtime as i32),
+        ctime: i64::from(ctime as i32),
         blocks: u64::from(blocks),
         generation,
         large_folios,

@@ -36,8 +36,8 @@ documented behaviour, which is what the C ext2's own run is checked against.
   nsops.py gentree DIR                  the bulk tree: 5,120 entries
 
 Sections: ops (every operation and refusal), enospc-inodes (DIR on a file
-system with few inodes), enospc-blocks (DIR on a small one with -m 0),
-emlink (links to one file until EMLINK).
+system with few inodes), enospc-blocks (DIR on a small one with -m 0).
+(EMLINK is 11-namespace.sh's own: from link counts debugfs set.)
 """
 import ctypes
 import errno
@@ -54,7 +54,6 @@ LIBC = ctypes.CDLL(None, use_errno=True)
 AT_FDCWD = -100
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
-EXT2_LINK_MAX = 32000
 # A time past the C ext2's s_time_max (S32_MAX): the VFS clamps it.
 FAR_TIME = 2200000000
 SET_TIME = 981173106  # 2001-02-03 04:05:06 UTC
@@ -759,36 +758,6 @@ def blk_reuse(r):
     want("free blocks after unlink, more than 8", free > 8, True)
     want("contents", read_file(r.p("empty")), b"x" * 5000)
     return f"{free} blocks free"
-
-
-# ---------------------------------------------------------------- EMLINK
-EMLINK_DIRS = 100
-
-
-@check("emlink", "hard links to one file, spread over 100 directories, until link fails: EMLINK at the C ext2's limit")
-def emlink_fill(r):
-    write_file(r.p("target"), b"target")
-    made, err = 1, "OK"
-    dirs = [r.p(f"l{i:02d}") for i in range(EMLINK_DIRS)]
-    for d in dirs:
-        os.mkdir(d)
-    try:
-        while made < EXT2_LINK_MAX + 10:
-            os.link(r.p("target"), f"{dirs[made % EMLINK_DIRS]}/n{made}")
-            made += 1
-    except OSError as e:
-        err = errno.errorcode.get(e.errno, str(e.errno))
-    res = r.outcome("emlink_errno", err, "EMLINK")
-    r.outcome("emlink_links", made, EXT2_LINK_MAX)
-    want("target's link count", os.lstat(r.p("target")).st_nlink, made)
-    return f"{res} at {made} links"
-
-
-@check("emlink", "after one unlink, one link works again and the count is back at the limit")
-def emlink_again(r):
-    os.unlink(f"{r.p('l01')}/n1")
-    os.link(r.p("target"), r.p("again"))
-    return f"{os.lstat(r.p('target')).st_nlink} links"
 
 
 # ------------------------------------------------------------------ tree
