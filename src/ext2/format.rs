@@ -154,6 +154,8 @@ pub(crate) enum Corrupt {
     /// An inode to be freed is already free in its group's inode bitmap
     /// (ext2_free_inode's "bit already cleared").
     InodeAlreadyFree(u64),
+    /// The extended attribute block an inode names is not one.
+    XattrBlock(u64),
 }
 
 /// What makes a root inode unusable, each with the C ext2's answer.
@@ -964,4 +966,17 @@ pub(crate) fn fast_symlink_pointers(target: &[u8]) -> Option<[u32; N_BLOCKS]> {
         *pointer = le32(word, 0);
     }
     Some(block)
+}
+
+/// The magic number of an extended attribute block (`EXT2_XATTR_MAGIC`).
+const XATTR_MAGIC: u32 = 0xEA02_0000;
+
+/// The header of an extended attribute block that counts how many inodes
+/// share it: its reference count, if the header is valid (the magic
+/// number, and one block: ext2_xattr_header_valid).
+pub(crate) fn xattr_refcount(header: &[u8]) -> Option<u32> {
+    if header.len() < 12 || le32(header, 0) != XATTR_MAGIC || le32(header, 8) != 1 {
+        return None;
+    }
+    Some(le32(header, 4))
 }

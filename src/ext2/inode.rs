@@ -563,6 +563,7 @@ pub(crate) fn delete_inode(inode: &Inode<Rext2>) {
     if holds_blocks {
         let _ = free_blocks_from(inode, 0);
     }
+    drop_xattr_block(inode);
     inode.data().map.lock().disk.dtime = now_seconds() as u32;
     if write_inode(inode).is_err() {
         // The inode could not be marked deleted: it keeps its number, for
@@ -572,5 +573,52 @@ pub(crate) fn delete_inode(inode: &Inode<Rext2>) {
     }
     if let Err(e) = info.alloc.free_inode(sb, inode.ino(), is_dir) {
         alloc_error(sb, e);
+    }
+}
+
+/// A deleted inode lets go of its extended attribute block
+/// (ext2_xattr_delete_inode): the last one to hold it frees it, the others
+/// count themselves out of its header. rext2 writes no attributes, but
+/// `mke2fs -d` and the C ext2 do.
+fn drop_xattr_block(inode: &Inode<Rext2>) {
+    let sb = inode.super_block();
+    let info = SbInfo::of(sb);
+    let block = {
+        let mut map = inode.data().map.lock();
+        core::mem::take(&mut map.disk.file_acl)
+    };
+    if block == 0 {
+        return;
+    }
+    let block = u64::from(block);
+    if !info.fs.valid_data_block(block) {
+        corrupt(sb, inode.ino(), Corrupt::XattrBlock(block));
+        return;
+    }
+    let _serialised = info.xattr.lock();
+    let Ok(bh) = sb.bread(block) else {
+        // The block stays allocated, for e2fsck to reclaim.
+        return;
+    };
+    let mut header = [0u8; 12];
+    let refcount = bh
+        .read(0, &mut header)
+        .ok()
+        .and_then(|()| format::xattr_refcount(&header));
+    match refcount {
+        None => {
+            corrupt(sb, inode.ino(), Corrupt::XattrBlock(block));
+        }
+        Some(0 | 1) => {
+            sb.forget_block(block);
+            if let Err(e) = info.alloc.free(sb, block, 1) {
+                alloc_error(sb, e);
+            }
+        }
+        Some(count) => {
+            if bh.write(4, &(count - 1).to_le_bytes()).is_ok() {
+                bh.mark_dirty();
+            }
+        }
     }
 }

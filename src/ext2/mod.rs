@@ -125,6 +125,9 @@ pub(crate) fn corrupt<T: FileSystem, S>(sb: &SuperBlock<T, S>, ino: u64, c: Corr
         } => pr_err!(
             "rext2: {dev}: group {group}: bitmap has {bitmap} free blocks, descriptor says {desc}{ro}\n"
         ),
+        Corrupt::XattrBlock(b) => {
+            pr_err!("rext2: {dev}: inode {ino}: bad extended attribute block {b}{ro}\n")
+        }
         Corrupt::InodeAlreadyFree(i) => {
             pr_err!("rext2: {dev}: freeing inode {i}: bit already cleared{ro}\n")
         }

@@ -20,9 +20,13 @@ use crate::{
     },
 };
 use kernel::{
+    new_mutex,
     page::PAGE_SIZE,
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Mutex,
+    },
 };
 
 /// Per-mount state.
@@ -45,6 +49,11 @@ pub(crate) struct SbInfo {
     /// what the last switch to read-write found on disk (a `u16`; set by
     /// fill_super and remount, which the VFS serialises with `s_umount`).
     mount_state: Atomic<u32>,
+    /// Serialises changes of extended attribute blocks' reference counts
+    /// (the C ext2 locks the block's buffer): two files sharing a block
+    /// may be deleted at once.
+    #[pin]
+    pub(crate) xattr: Mutex<()>,
     /// The generation of the next inode created, from a random start as in
     /// the C ext2 (`s_next_generation`): NFS file handles of a deleted
     /// inode's number do not name its successor.
@@ -212,6 +221,7 @@ pub(crate) fn fill_super(sb: &SuperBlock<Rext2, New>) -> Result<SuperParams<SbIn
             fs,
             engine,
             alloc <- alloc,
+            xattr <- new_mutex!(()),
             super_location: (super_block, super_off),
             mount_state: Atomic::new(u32::from(mount_state)),
             next_generation: Atomic::new(random_u32()),

@@ -1574,3 +1574,20 @@ fn dtype_maps_every_ext2_file_type() {
         assert_eq!(dtype(ft), dt, "file type {ft}");
     }
 }
+
+#[test]
+fn xattr_refcount_reads_a_valid_header_only() {
+    let mut header = [0u8; 32];
+    header[0..4].copy_from_slice(&0xEA02_0000u32.to_le_bytes());
+    header[4..8].copy_from_slice(&3u32.to_le_bytes());
+    header[8..12].copy_from_slice(&1u32.to_le_bytes());
+    assert_eq!(crate::ext2::format::xattr_refcount(&header), Some(3));
+    // More than one block, a wrong magic, or too short: not a header.
+    let mut two_blocks = header;
+    two_blocks[8] = 2;
+    assert_eq!(crate::ext2::format::xattr_refcount(&two_blocks), None);
+    let mut bad_magic = header;
+    bad_magic[3] = 0xEB;
+    assert_eq!(crate::ext2::format::xattr_refcount(&bad_magic), None);
+    assert_eq!(crate::ext2::format::xattr_refcount(&header[..11]), None);
+}
