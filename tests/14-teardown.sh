@@ -26,7 +26,7 @@ mnt=$WORK/mnt
 src=$WORK/teardown-src
 mkdir -p "$mnt" "$src"
 head -c 16M /dev/urandom > "$src/big"
-head -c 4M /dev/urandom > "$WORK/teardown-dirty"
+head -c 8M /dev/urandom > "$WORK/teardown-dirty"
 for n in 1 2 3 4; do head -c $((n * 512))K /dev/urandom > "$src/f$n"; done
 img=$WORK/teardown.img
 rm_mkfs "$img" 4096 48M "$src"
@@ -47,12 +47,15 @@ import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 cmd, args = sys.argv[1], sys.argv[2:]
 if cmd == 'inflight':
-    # inflight DEV reads|writes: waits up to 20 s for requests of that
-    # direction in flight on DEV; prints how many it saw (0: none).
+    # inflight DEV reads|writes [READY]: waits up to 20 s for requests of
+    # that direction in flight on DEV; prints how many it saw (0: none).
+    # Creates the file READY once it is polling.
     path, col = '/sys/block/%s/inflight' % args[0], 0 if args[1] == 'reads' else 1
     end = time.monotonic() + 20
     while time.monotonic() < end:
         n = int(open(path).read().split()[col])
+        if len(args) > 2:
+            open(args.pop(), 'w').close()
         if n:
             break
         time.sleep(0.001)
@@ -68,7 +71,7 @@ elif cmd == 'unload':
         time.sleep(0.001)
     print('%.2f' % (time.monotonic() - t0))
 EOF
-wait_inflight() { python3 -S "$WORK/teardown.py" inflight "${1#/dev/}" "$2"; }
+wait_inflight() { python3 -S "$WORK/teardown.py" inflight "${1#/dev/}" "$2" ${3:+"$3"}; }
 unload_asap() { python3 -S "$WORK/teardown.py" unload; }
 
 # reports: kernel reports since rm_mark.
@@ -101,7 +104,7 @@ read_teardown() {
 # 2. An unmount that writes a dirty file back, the module unloaded the
 # moment the unmount lets it; the data must have reached the disk.
 write_teardown() {
-	local engine=$1 dev wimg=$WORK/teardown-w.img pid seen took bad rc got
+	local engine=$1 dev wimg=$WORK/teardown-w.img pid poller seen took bad rc got
 	rm_mark
 	rm_mkfs "$wimg" 4096 48M
 	dev=$(rm_loop "$wimg")
@@ -109,9 +112,15 @@ write_teardown() {
 	echo "$engine" > $param
 	mount -t rext2 "$dev" "$mnt"
 	cp "$WORK/teardown-dirty" "$mnt/dirty"
+	# The poller first, or a fast unmount is over before it looks.
+	rm -f "$WORK/polling"
+	wait_inflight "$dev" writes "$WORK/polling" > "$WORK/seen" &
+	poller=$!
+	while [ ! -e "$WORK/polling" ]; do sleep 0.05; done
 	umount "$mnt" &
 	pid=$!
-	seen=$(wait_inflight "$dev" writes)
+	wait $poller
+	seen=$(cat "$WORK/seen")
 	took=$(unload_asap)
 	wait $pid
 	rc=$?
