@@ -11,7 +11,12 @@ use super::{
     inode::RawInode,
     writeback::Wbc,
 };
-use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
+use core::{
+    marker::{PhantomData, PhantomPinned},
+    mem::MaybeUninit,
+    ops::Deref,
+    ptr::NonNull,
+};
 use kernel::{
     bindings,
     error::Error,
@@ -74,6 +79,131 @@ pub(crate) trait BioCompletion: Send + Sync + 'static {
     /// Called once per bio, before its folios are ended, with its direction
     /// and the error if the I/O failed.
     fn bio_done(&self, write: bool, error: Option<Error>);
+}
+
+/// The bios of one mount that are in flight, and what their completions
+/// report to: every [`Bio`] holds a [`BioToken`], one unit of the count,
+/// from its allocation to the very last act of its completion, and dropping
+/// an `InFlight` waits until no bio holds one.
+///
+/// Unmounting waits for every folio under I/O (`truncate_inode_pages_final`
+/// in evict), but a completion goes on running module code after it ends
+/// its last folio: it frees its context, puts the bio and returns. Waiting
+/// here, before the mount's data goes (the owner drops this in `kill_sb`,
+/// after `kill_block_super`), keeps that tail's data alive without a
+/// reference count per bio, and means that once the super block is gone
+/// (and with it the module reference the mount holds) no completion of the
+/// mount is anywhere but past its release (see [`BioToken`]'s drop and
+/// [`synchronize_completions`] for the few instructions after it).
+///
+/// # Invariants
+///
+/// Only ever made pinned in a box ([`InFlight::new`]) and `!Unpin`, so its
+/// address is stable until dropped. `count` is the number of live
+/// [`BioToken`]s that point to it.
+pub(crate) struct InFlight<C: BioCompletion> {
+    count: Atomic<i32>,
+    completion: Arc<C>,
+    _pin: PhantomPinned,
+}
+
+impl<C: BioCompletion> InFlight<C> {
+    /// A mount's count of bios in flight, none yet, whose completions report
+    /// to `completion`.
+    pub(crate) fn new(completion: Arc<C>) -> Result<Pin<KBox<Self>>> {
+        Ok(KBox::pin(
+            InFlight {
+                count: Atomic::new(0),
+                completion,
+                _pin: PhantomPinned,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// A unit of the count for a new bio.
+    fn token(&self) -> BioToken<C> {
+        // Relaxed: the bio that will carry the token reaches its completion
+        // through the block layer, which orders this before the decrement.
+        self.count.add(1, Relaxed);
+        // INVARIANT: counted just now; `self` is pinned (type invariant).
+        BioToken(NonNull::from(self))
+    }
+}
+
+impl<C: BioCompletion> Deref for InFlight<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        &self.completion
+    }
+}
+
+impl<C: BioCompletion> Drop for InFlight<C> {
+    fn drop(&mut self) {
+        // SAFETY: `count` is a valid atomic_t-sized int that no one frees
+        // while we wait; the helper sleeps until the last token is dropped.
+        unsafe { ffi_ext::rmpage_in_flight_wait(self.count.as_ptr().cast()) };
+    }
+}
+
+/// A bio's unit of its mount's [`InFlight`] count, and its way to the
+/// mount's completion: it keeps both alive, with no reference count of its
+/// own (the bio needs one atomic operation at each end, as an `Arc` would).
+///
+/// # Invariants
+///
+/// `self.0` points to a pinned [`InFlight`] whose count includes this
+/// token; the `InFlight` is not dropped before the count reaches zero.
+struct BioToken<C: BioCompletion>(NonNull<InFlight<C>>);
+
+// SAFETY: the token gives shared access to an `InFlight` (atomic count, and a
+// `C` that is `Send + Sync`) from whichever thread completes the bio.
+unsafe impl<C: BioCompletion> Send for BioToken<C> {}
+// SAFETY: as above.
+unsafe impl<C: BioCompletion> Sync for BioToken<C> {}
+
+impl<C: BioCompletion> BioToken<C> {
+    /// What the bio's completion reports to.
+    fn completion(&self) -> &C {
+        // SAFETY: the `InFlight` lives while the token does (type invariant).
+        unsafe { &self.0.as_ref().completion }
+    }
+}
+
+impl<C: BioCompletion> Drop for BioToken<C> {
+    /// Leaves the count: the last thing a completion does with anything of
+    /// the mount's. The helper decrements and wakes the waiter inside an RCU
+    /// read-side critical section, so that the module, which the mount's
+    /// teardown lets go the moment the count reads zero, is not freed
+    /// (`free_module` waits for RCU readers) before the wake-up returns.
+    fn drop(&mut self) {
+        // SAFETY: the count includes this token (type invariant), so the
+        // `InFlight` is alive until the decrement, and the helper touches
+        // nothing of it after the decrement but the address, to wake.
+        unsafe { ffi_ext::rmpage_in_flight_put(self.0.as_ref().count.as_ptr().cast()) };
+    }
+}
+
+/// Waits until no completion of any rmpage bio can still be running module
+/// code: called when the module goes, after the last mount (whose teardown
+/// waited for its [`InFlight`] count to reach zero).
+///
+/// What remains after a completion's count release is its return: the
+/// helper's and `bio_end_io`'s epilogues. `free_module` calls
+/// `synchronize_rcu`, which waits for completions run in interrupt or
+/// softirq context (the usual case, loop's included), but a completion run
+/// in a task (a threaded interrupt handler, dm-crypt's workqueue) may be
+/// preempted right there, and a preempted task is an RCU quiescent state.
+/// An RCU Tasks grace period ends only once every task has switched out
+/// voluntarily or been in user mode, which a task preempted in module code
+/// has not: the same wait that protects ftrace's trampolines. Without
+/// `CONFIG_TASKS_RCU` this is `synchronize_rcu`: in a kernel without
+/// preemption that suffices; in a preemptible one without RCU Tasks the
+/// window is those few instructions.
+pub(crate) fn synchronize_completions() {
+    // SAFETY: may sleep; called from module exit, in process context.
+    unsafe { ffi_ext::rmpage_synchronize_rcu_tasks() };
 }
 
 /// The direction of a [`Bio`], in its type: what may be added to it, and
@@ -318,7 +448,8 @@ impl Drop for SplitBuilder {
 
 /// What `bi_private` of a [`Bio`] points to.
 struct BioCtx<C: BioCompletion> {
-    completion: Arc<C>,
+    /// The bio's unit of its mount's bios in flight, dropped last.
+    token: BioToken<C>,
     write: bool,
     /// The split folios with pieces in this bio, ended by piece.
     splits: KVec<Arc<SplitFolio>>,
@@ -355,7 +486,8 @@ fn gfp(readahead: bool) -> kernel::alloc::Flags {
 /// `self.bio` points to a bio we allocated and have not submitted, whose
 /// `bi_end_io` is [`bio_end_io::<C>`] and whose `bi_private` is a
 /// `KBox<BioCtx<C>>` (from [`KBox::into_raw`]) that `self.ctx` points to,
-/// with `write == D::WRITE`. Every whole folio in a read bio was a
+/// with `write == D::WRITE`, holding a token of the mount's [`InFlight`]
+/// count. Every whole folio in a read bio was a
 /// [`ReadFolio`] whose unlocking passed to the bio; every folio in a write
 /// bio was a [`WritebackFolio`] whose writeback the bio started; every piece
 /// of a split folio is listed in `ctx.splits` and counted in its `pending`.
@@ -379,17 +511,18 @@ unsafe impl<C: BioCompletion, D: Direction> Send for Bio<C, D> {}
 
 impl<C: BioCompletion, D: Direction> Bio<C, D> {
     /// Wraps a bio fresh from `bio_alloc`, with a context allocated with
-    /// `flags`; puts the bio if the context cannot be had.
+    /// `flags` that holds a token of `in_flight`; puts the bio if the
+    /// context cannot be had.
     fn wrap(
         bio: NonNull<bindings::bio>,
         sector: u64,
-        completion: Arc<C>,
+        in_flight: &InFlight<C>,
         flags: kernel::alloc::Flags,
         readahead: bool,
     ) -> Option<Self> {
         let ctx = match KBox::new(
             BioCtx {
-                completion,
+                token: in_flight.token(),
                 write: D::WRITE,
                 splits: KVec::new(),
             },
@@ -495,13 +628,14 @@ impl<C: BioCompletion> Bio<C, Read> {
     /// Bios for readahead carry `REQ_RAHEAD` and are allocated without
     /// retrying or warning: they may fail (`None`), and the caller then reads
     /// the folio through the buffer_head path instead. Others come from the
-    /// bio_set's mempool.
+    /// bio_set's mempool. The bio counts in `in_flight`, its mount's, until
+    /// its completion is over.
     pub(crate) fn alloc(
         bdev: BlockDevice<'_>,
         sector: u64,
         nr_vecs: usize,
         readahead: bool,
-        completion: Arc<C>,
+        in_flight: &InFlight<C>,
     ) -> Option<Self> {
         let nr_vecs = nr_vecs.clamp(1, bindings::BIO_MAX_VECS as usize) as u16;
         // SAFETY: the helper only computes a flag word.
@@ -512,7 +646,7 @@ impl<C: BioCompletion> Bio<C, Read> {
         Self::wrap(
             NonNull::new(bio)?,
             sector,
-            completion,
+            in_flight,
             gfp(readahead),
             readahead,
         )
@@ -553,14 +687,15 @@ impl<C: BioCompletion> Bio<C, Write> {
     /// Write bios come from the bio_set's mempool and cannot fail; their
     /// small context is a GFP_KERNEL allocation (writeback holds no lock
     /// that reclaim could need), and if even that fails (`None`) the caller
-    /// writes the folio through the buffer_head path.
+    /// writes the folio through the buffer_head path. The bio counts in
+    /// `in_flight`, its mount's, until its completion is over.
     pub(crate) fn alloc(
         bdev: BlockDevice<'_>,
         sector: u64,
         nr_vecs: usize,
         wbc: Wbc<'_>,
         inode: RawInode<'_>,
-        completion: Arc<C>,
+        in_flight: &InFlight<C>,
     ) -> Option<Self> {
         let nr_vecs = nr_vecs.clamp(1, bindings::BIO_MAX_VECS as usize) as u16;
         // SAFETY: `bdev` is open, `wbc` is the walk's writeback control and
@@ -573,7 +708,7 @@ impl<C: BioCompletion> Bio<C, Write> {
                 inode.as_ptr().cast(),
             )
         };
-        Self::wrap(NonNull::new(bio)?, sector, completion, GFP_KERNEL, false)
+        Self::wrap(NonNull::new(bio)?, sector, in_flight, GFP_KERNEL, false)
     }
 
     /// Adds the first `len` bytes of `folio`, whose first `clean` buffers (if
@@ -647,16 +782,24 @@ impl<C: BioCompletion, D: Direction> Drop for Bio<C, D> {
 /// last piece; like `mpage_write_end_io`, it ends the writeback of each
 /// folio of a write bio, after recording an error in its mapping, where
 /// fsync finds it (errseq: once for every open file).
+///
+/// Once the last folio is ended the filesystem may be unmounted and the
+/// module unloaded: what runs after that is held by the bio's token of its
+/// mount's [`InFlight`] count, which the mount waits for and which goes
+/// last, and by [`synchronize_completions`].
 unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
     // SAFETY: the block layer calls us once with the completed bio, whose
     // `bi_private` is the context that `alloc` leaked.
     let ctx = unsafe { KBox::from_raw((*bio).bi_private.cast::<BioCtx<C>>()) };
+    let BioCtx {
+        token,
+        write,
+        splits,
+    } = KBox::into_inner(ctx);
     // SAFETY: `bio` is valid until we put it.
     let err = unsafe { ffi_ext::rmpage_bio_status_errno(bio) };
-    // Counters first: once the last folio is unlocked, the filesystem may be
-    // unmounted. The Arc keeps the counters alive regardless.
-    ctx.completion.bio_done(
-        ctx.write,
+    token.completion().bio_done(
+        write,
         if err == 0 {
             None
         } else {
@@ -668,7 +811,7 @@ unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
     // SAFETY: `bio` is valid; the helper initialises `iter`.
     let mut folio = unsafe { ffi_ext::rmpage_bio_first_folio(bio, iter.as_mut_ptr()) };
     while !folio.is_null() {
-        match ctx.splits.iter().find(|s| s.folio.as_ptr() == folio) {
+        match splits.iter().find(|s| s.folio.as_ptr() == folio) {
             Some(split) => {
                 // SAFETY: `iter` is initialised and describes this folio.
                 let len = unsafe { (*iter.as_ptr()).length };
@@ -677,7 +820,7 @@ unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
             // SAFETY: the bio owned this whole folio's writeback (Bio
             // invariant); ending it gives that up. The folio's mapping is
             // stable while it is under writeback.
-            None if ctx.write => unsafe {
+            None if write => unsafe {
                 if err != 0 {
                     ffi_ext::rmpage_folio_set_mapping_error(folio, err);
                 }
@@ -691,7 +834,9 @@ unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
         // is still valid since we have not put the bio.
         folio = unsafe { ffi_ext::rmpage_bio_next_folio(bio, iter.as_mut_ptr()) };
     }
-    drop(ctx);
+    drop(splits);
     // SAFETY: we hold the bio's only reference; nothing touches it after.
     unsafe { bindings::bio_put(bio) };
+    // The very last act: the mount may go once this is done.
+    drop(token);
 }

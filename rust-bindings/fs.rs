@@ -1620,6 +1620,9 @@ impl<T: FileSystem> Drop for Registration<T> {
             // Inodes are freed after an RCU grace period (`free_inode`):
             // wait for those callbacks, which run our code, to finish.
             bindings::rcu_barrier();
+            // The last mount waited for its bios, but their completions may
+            // still be returning through our code.
+            super::bio::synchronize_completions();
             (*ptr).name = core::ptr::null();
         }
     }

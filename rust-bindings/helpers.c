@@ -10,6 +10,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mnt_idmapping.h>
+#include <linux/wait_bit.h>
 #include <linux/writeback.h>
 #include <linux/pagemap.h>
 #include <linux/rcupdate.h>
@@ -112,6 +113,37 @@ int rmpage_bio_status_errno(struct bio *bio)
 }
 
 void rmpage_bio_io_error(struct bio *bio) { bio_io_error(bio); }
+
+/*
+ * A bio leaves its mount's count of bios in flight, the last act of its
+ * completion (InFlight in bio.rs). The count may reach zero here and the
+ * mount's teardown, waiting in rmpage_in_flight_wait(), return at once and
+ * let the module go; the decrement and the wake-up are an RCU read-side
+ * critical section so that free_module()'s synchronize_rcu() waits for
+ * them. atomic_dec_and_test() is fully ordered, as wake_up_var() requires,
+ * and wake_up_var() uses only the address of the count, which may be freed
+ * memory by then.
+ */
+void rmpage_in_flight_put(atomic_t *count)
+{
+	rcu_read_lock();
+	if (atomic_dec_and_test(count))
+		wake_up_var(count);
+	rcu_read_unlock();
+}
+
+/*
+ * Sleeps until no bio holds a unit of @count. The acquire orders whatever
+ * the completions did before their decrements before what the caller does
+ * next (free the mount's data).
+ */
+void rmpage_in_flight_wait(atomic_t *count)
+{
+	wait_var_event(count, !atomic_read_acquire(count));
+}
+
+/* A macro for synchronize_rcu() without CONFIG_TASKS_RCU. */
+void rmpage_synchronize_rcu_tasks(void) { synchronize_rcu_tasks(); }
 
 struct buffer_head *rmpage_sb_bread(struct super_block *sb, sector_t block)
 {

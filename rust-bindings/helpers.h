@@ -50,6 +50,9 @@ struct folio *rmpage_bio_first_folio(struct bio *bio, struct folio_iter *fi);
 struct folio *rmpage_bio_next_folio(struct bio *bio, struct folio_iter *fi);
 int rmpage_bio_status_errno(struct bio *bio);
 void rmpage_bio_io_error(struct bio *bio);
+void rmpage_in_flight_put(atomic_t *count);
+void rmpage_in_flight_wait(atomic_t *count);
+void rmpage_synchronize_rcu_tasks(void);
 
 /* buffer_head */
 struct buffer_head *rmpage_sb_bread(struct super_block *sb, sector_t block);

@@ -13,12 +13,12 @@ use super::{
     stats::Stats,
 };
 use crate::rust_bindings::{
-    bio::{BlockDevice, Read, ReadBio, SplitBuilder},
+    bio::{BlockDevice, InFlight, Read, ReadBio, SplitBuilder},
     folio::ReadFolio,
     readahead::Readahead,
 };
 use core::ops::Range;
-use kernel::{bindings, page::PAGE_SIZE, prelude::*, sync::Arc};
+use kernel::{bindings, page::PAGE_SIZE, prelude::*};
 
 /// A filesystem's block mapper, as the engine sees it.
 pub(crate) trait Mapper {
@@ -43,7 +43,9 @@ pub(crate) struct ReadTarget<'a, M: Mapper> {
     pub(crate) blkbits: u32,
     pub(crate) i_size: u64,
     pub(crate) mapper: &'a M,
-    pub(crate) stats: &'a Arc<Stats>,
+    /// The mount's counters, and its count of bios in flight, which every
+    /// bio holds a unit of until its completion is over.
+    pub(crate) stats: &'a InFlight<Stats>,
     /// Reads one folio through the buffer_head path
     /// (`block_read_full_folio`), which unlocks it.
     pub(crate) fallback: &'a dyn Fn(ReadFolio) -> Result,
@@ -60,7 +62,7 @@ impl<M: Mapper> ReadTarget<'_, M> {
             pblk << (self.blkbits - 9),
             segments as usize,
             readahead,
-            self.stats.clone(),
+            self.stats,
         )
     }
 }

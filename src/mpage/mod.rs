@@ -26,6 +26,7 @@ pub(crate) use stats::{Stats, StatsView};
 
 use crate::{
     rust_bindings::{
+        bio::InFlight,
         debugfs::Root,
         folio::ReadFolio,
         fs::{self as vfs, FileSystem},
@@ -39,8 +40,13 @@ use kernel::{debugfs, prelude::*, str::CStr, sync::Arc};
 
 /// The engine as one mount uses it.
 pub(crate) struct MountEngine {
+    /// The counters, which the mount's bios report to, and the count of
+    /// those bios in flight. Dropping it (in kill_sb, after every inode is
+    /// gone) waits for the last completion to finish with the mount: a bio
+    /// may still be completing after it ended its last folio, which is all
+    /// that unmounting waits for.
+    stats: Pin<KBox<InFlight<Stats>>>,
     engine: Engine,
-    stats: Arc<Stats>,
     // `/sys/kernel/debug/rext2/<device>/stats`; the file goes before its
     // directory.
     _stats_file: Option<Pin<KBox<debugfs::File<StatsView>>>>,
@@ -69,8 +75,8 @@ impl MountEngine {
             None => None,
         };
         Ok(Self {
+            stats: InFlight::new(stats)?,
             engine,
-            stats,
             _stats_file: stats_file,
             _debugfs_dir: dir,
         })
@@ -82,7 +88,7 @@ impl MountEngine {
     }
 
     /// The mount's counters.
-    pub(crate) fn stats(&self) -> &Arc<Stats> {
+    pub(crate) fn stats(&self) -> &Stats {
         &self.stats
     }
 

@@ -14,12 +14,12 @@ use super::{
     },
 };
 use crate::rust_bindings::{
-    bio::{BlockDevice, SplitBuilder, Write, WriteBio},
+    bio::{BlockDevice, InFlight, SplitBuilder, Write, WriteBio},
     folio::WritebackFolio,
     inode::RawInode,
     writeback::{BlockPlug, Wbc, Writeback},
 };
-use kernel::{bindings, prelude::*, sync::Arc};
+use kernel::{bindings, prelude::*};
 
 /// One file to write back: its geometry, its mapper, its mount's device and
 /// counters, and the buffer_head path to fall back on.
@@ -28,7 +28,9 @@ pub(crate) struct WriteTarget<'a, M: Mapper> {
     pub(crate) blkbits: u32,
     pub(crate) inode: RawInode<'a>,
     pub(crate) mapper: &'a M,
-    pub(crate) stats: &'a Arc<Stats>,
+    /// The mount's counters, and its count of bios in flight, which every
+    /// bio holds a unit of until its completion is over.
+    pub(crate) stats: &'a InFlight<Stats>,
     /// Writes one folio through the buffer_head path
     /// (`block_write_full_folio`), which ends it either way.
     pub(crate) fallback: &'a dyn Fn(WritebackFolio) -> Result,
@@ -52,7 +54,7 @@ impl<M: Mapper> WriteTarget<'_, M> {
             bindings::BIO_MAX_VECS as usize,
             wbc,
             self.inode,
-            self.stats.clone(),
+            self.stats,
         )
     }
 }
