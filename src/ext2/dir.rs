@@ -19,7 +19,7 @@ use crate::rust_bindings::{
 use kernel::{
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
-    sync::aref::ARef,
+    sync::{aref::ARef, atomic::Relaxed},
 };
 
 /// Calls `f(idx, block)` on the blocks of directory `dir` from block `first`
@@ -62,6 +62,41 @@ fn walk_dir_blocks<R>(
     Ok(None)
 }
 
+/// Calls `f(idx, block)` on every block of directory `dir` until it
+/// returns `Some`, starting at the block where the last lookup found its
+/// name and going round (ext2_find_entry's `i_dir_start_lookup`); the
+/// block where `f` said `Some` is where the next walk starts.
+fn walk_dir_blocks_from_hint<R>(
+    dir: &Inode<Rext2>,
+    guard: &DirGuard<'_>,
+    mut f: impl FnMut(u64, &[u8]) -> Result<Option<R>>,
+) -> Result<Option<R>> {
+    let hint = &dir.data().dir_start_lookup;
+    let nblocks = dir.size() >> dir.blkbits();
+    let start = hint.load(Relaxed);
+    let start = if start < nblocks { start } else { 0 };
+    let mut at = start;
+    let mut found = walk_dir_blocks(dir, guard, start, |idx, data| {
+        at = idx;
+        f(idx, data)
+    })?;
+    if found.is_none() && start > 0 {
+        // The blocks before the hint, up to it.
+        found = walk_dir_blocks(dir, guard, 0, |idx, data| {
+            if idx >= start {
+                return Ok(Some(None));
+            }
+            at = idx;
+            f(idx, data).map(|r| r.map(Some))
+        })?
+        .flatten();
+    }
+    if found.is_some() {
+        hint.store(at, Relaxed);
+    }
+    Ok(found)
+}
+
 fn has_filetype(dir: &Inode<Rext2>) -> bool {
     SbInfo::of(dir.super_block()).fs.feature_incompat & format::INCOMPAT_FILETYPE != 0
 }
@@ -86,7 +121,7 @@ pub(crate) fn lookup(
     let fs = &SbInfo::of(dir.super_block()).fs;
     let filetype = has_filetype(dir);
     let bits = dir.blkbits();
-    let found = walk_dir_blocks(dir, guard, 0, |idx, data| {
+    let found = walk_dir_blocks_from_hint(dir, guard, |idx, data| {
         let mut off = 0usize;
         while off < data.len() {
             let e = format::dir_entry(data, off, idx << bits, filetype)
@@ -181,7 +216,7 @@ pub(crate) fn find_entry(
 ) -> Result<Option<EntryAt>> {
     let filetype = has_filetype(dir);
     let bits = dir.blkbits();
-    walk_dir_blocks(dir, guard, 0, |block, data| {
+    walk_dir_blocks_from_hint(dir, guard, |block, data| {
         let found = dirent::find_name(data, block << bits, filetype, name)
             .map_err(|c| corrupt_inode(dir, c))?;
         Ok(found.map(|(offset, _ino)| EntryAt { block, offset }))

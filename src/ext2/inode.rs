@@ -53,6 +53,11 @@ pub(crate) struct InodeInfo {
     /// A corruption of this inode was logged: say it once, not on every
     /// retry of every reader.
     pub(crate) reported: Atomic<bool>,
+    /// For a directory, the block where the last lookup found its name:
+    /// the next one starts there (ext2's `i_dir_start_lookup`), so that
+    /// names looked up in directory order, as `ls -l` and `find` do, cost a
+    /// block each, not a walk from the first block.
+    pub(crate) dir_start_lookup: Atomic<u64>,
 }
 
 /// The metadata store of one inode's block map: indirect blocks through the
@@ -365,6 +370,7 @@ fn inode_params(
             }),
             group,
             reported: Atomic::new(false),
+            dir_start_lookup: Atomic::new(0),
         }),
         GFP_KERNEL,
     )?;
