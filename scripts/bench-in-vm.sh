@@ -39,19 +39,48 @@
 # the bytes: /seq reads back as zeroes (over 0xff), fio's randwrite data
 # passes fio's own verification cold, and e2fsck -fn is clean at the end.
 #
+# Then the metadata rows, if MIMAGE is given: for each of rext2 engine=rust,
+# rext2 engine=c and the C ext2, and each of MREPS repetitions, on a fresh
+# copy of MIMAGE (an empty 4 KiB-block ext2 from mke2fs), mounted
+# read-write, the configurations interleaved:
+#
+#   mcreate   10,000 files of 4 KiB in one new directory (os.open, os.write,
+#             os.close in one Python process), then one sync: files/s
+#   mstat     after sync and drop_caches, os.listdir of the directory and
+#             os.stat of every file in it: files/s
+#   munlink   after the stat row and a drop of the page cache alone (the
+#             inodes and dentries it cached stay), os.unlink of every
+#             file, then sync: files/s
+#   muntar    on another fresh copy, after drop_caches, tar -xf of TARBALL
+#             (a source tree, from the guest's tmpfs), then sync: time
+#
+# The three Python rows are timed inside the process, after its start; the
+# loop's own cost (the create loop with its system calls replaced by Python
+# no-ops) is measured once a repetition as mdry. After the unlink row and
+# after the untar row the copy is unmounted and must pass e2fsck -fn
+# (recorded as mfsck; a failure does not stop the rows, it makes the exit
+# status 3). In the first repetition, unless WTRACE is 0 (the wall-clock
+# boot), the created files are read back from the disk (between the stat
+# and the unlink rows, through the cached dentries) and the extracted tree is
+# compared with the tarball (tar -d), not timed. The loop device's
+# completed reads and writes are kept for every row.
+# ONLY=meta runs the metadata rows alone (no reads, no writes).
+#
 # Raw results go to $RMPAGE_OUT/raw.jsonl, one JSON object a line.
 #
-#   scripts/bench-in-vm.sh RMPAGE_KO IMAGE [REPS [FILE_MIB [RAND_MIB [MODPARAMS [WIMAGE [WREPS [WRAND_MIB [WTRACE]]]]]]]]
+#   scripts/bench-in-vm.sh RMPAGE_KO IMAGE [REPS [FILE_MIB [RAND_MIB [MODPARAMS [WIMAGE [WREPS [WRAND_MIB [WTRACE [MIMAGE MREPS TARBALL [ONLY]]]]]]]]]]
 #
 # IMAGE holds /big (FILE_MIB MiB) and /dir (10,000 entries); IMAGE.sha256 is
 # /big's sha256. MODPARAMS (e.g. "large_folios=0") go to insmod. WIMAGE
 # holds /seq (empty) and /rand (WRAND_MIB MiB, default 64); WREPS (default
 # 3) is the number of timed repetitions of the write rows.
 set -euo pipefail
-usage="usage: bench-in-vm.sh RMPAGE_KO IMAGE [REPS [FILE_MIB [RAND_MIB [MODPARAMS [WIMAGE [WREPS [WRAND_MIB [WTRACE]]]]]]]]"
+usage="usage: bench-in-vm.sh RMPAGE_KO IMAGE [REPS [FILE_MIB [RAND_MIB [MODPARAMS [WIMAGE [WREPS [WRAND_MIB [WTRACE [MIMAGE MREPS TARBALL [ONLY]]]]]]]]]]"
 ko=${1:?$usage} image=${2:?$usage}
 reps=${3:-5} mib=${4:-256} rand_mib=${5:-16} modparams=${6:-}
 wimage=${7:-} wreps=${8:-3} wrand_mib=${9:-64} wtrace=${10:-1}
+mimage=${11:-} mreps=${12:-3} tarball=${13:-} only=${14:-}
+[ -z "$mimage" ] || [ -n "$tarball" ] || { echo "$usage" >&2; exit 1; }
 out=${RMPAGE_OUT:-/tmp/out}
 raw=$out/raw.jsonl
 work=/tmp/bench
@@ -109,6 +138,7 @@ cold() {
 	dd if=/dev/zero of=/dev/null bs=1M count=1 status=none
 	python3 -c 'import os, sys, time'
 	fio --version > /dev/null
+	tar --version > /dev/null
 }
 
 # seq_read CONFIG REP: one cold sequential read.
@@ -190,18 +220,20 @@ traced() {
 }
 
 echo 16384 > $tr/buffer_size_kb
-say "traced reads (bios per configuration)"
-for c in "${configs[@]}"; do traced "$c"; done
+if [ "$only" != meta ]; then
+	say "traced reads (bios per configuration)"
+	for c in "${configs[@]}"; do traced "$c"; done
 
-for rep in $(seq 1 "$reps"); do
-	n=${#configs[@]}
-	for i in $(seq 0 $((n - 1))); do
-		c=${configs[$(((i + rep - 1) % n))]}
-		seq_read "$c" "$rep"
-		rand_read "$c" "$rep"
-		readdir "$c" "$rep"
+	for rep in $(seq 1 "$reps"); do
+		n=${#configs[@]}
+		for i in $(seq 0 $((n - 1))); do
+			c=${configs[$(((i + rep - 1) % n))]}
+			seq_read "$c" "$rep"
+			rand_read "$c" "$rep"
+			readdir "$c" "$rep"
+		done
 	done
-done
+fi
 
 for c in "${configs[@]}"; do
 	[ $c = raw ] || umount "$work/mnt/$c"
@@ -210,17 +242,13 @@ done
 # The read image is not needed any more: its memory goes back to the writes.
 rm -f "$img"
 
-[ -n "$wimage" ] || { rmmod rmpage; say "done: $raw"; exit 0; }
-
 # ---- The writes ----
 wconfigs=(rext2-rust rext2-c ext2)
 wbase=$work/write-base.img
 wimg=$work/write.img
 wmnt=$work/mnt/write
 mkdir -p "$wmnt"
-cp --sparse=never "$wimage" "$wbase"
 wbytes=$((mib << 20))
-say "write image: $(($(stat -c %s "$wbase") >> 20)) MiB, 4 KiB blocks, free blocks 0xff; /rand: $wrand_mib MiB"
 
 # wsetup CONFIG: a fresh copy of the write image, attached read-write to a
 # loop device ($wdev) and mounted at $wmnt as CONFIG.
@@ -350,18 +378,244 @@ wtimed() {
 	wteardown
 }
 
-if [ "$wtrace" != 0 ]; then
-	say "traced writes (write bios per configuration and row)"
-	for c in "${wconfigs[@]}"; do wtraced "$c"; done
+if [ -n "$wimage" ] && [ "$only" != meta ]; then
+	cp --sparse=never "$wimage" "$wbase"
+	say "write image: $(($(stat -c %s "$wbase") >> 20)) MiB, 4 KiB blocks, free blocks 0xff; /rand: $wrand_mib MiB"
+	if [ "$wtrace" != 0 ]; then
+		say "traced writes (write bios per configuration and row)"
+		for c in "${wconfigs[@]}"; do wtraced "$c"; done
+	fi
+
+	for rep in $(seq 1 "$wreps"); do
+		n=${#wconfigs[@]}
+		for i in $(seq 0 $((n - 1))); do
+			wtimed "${wconfigs[$(((i + rep - 1) % n))]}" "$rep"
+		done
+	done
+	rm -f "$wbase"
 fi
 
-for rep in $(seq 1 "$wreps"); do
-	n=${#wconfigs[@]}
-	for i in $(seq 0 $((n - 1))); do
-		wtimed "${wconfigs[$(((i + rep - 1) % n))]}" "$rep"
+
+# ---- The metadata rows ----
+mconfigs=(rext2-rust rext2-c ext2)
+mbase=$work/meta-base.img
+mimg=$work/meta.img
+mmnt=$work/mnt/meta
+mtar=$work/tree.tar
+mtool=$work/meta.py
+fsck_failed=0
+mkdir -p "$mmnt"
+
+# The tool of the create, stat and unlink rows: one Python process per row,
+# started (and its imports loaded) before its clock starts; it prints the
+# files it handled and the microseconds of its timed part.
+cat > "$mtool" <<'PY'
+"""bench meta tool: OP DIR FILES, OP one of dry, create, stat, verify, unlink."""
+import os
+import sys
+import time
+
+op, path, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+names = [f"f{i:05d}" for i in range(count)]
+# 4 KiB a file, its name in every 16 bytes: a block that lands in the wrong
+# file shows when it is read back.
+payload = [(name.ljust(15) + "\n").encode() * 256 for name in names]
+FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
+
+def create(dfd, open_, write, close, sync):
+    """Create, write and close every file, then sync; nanoseconds."""
+    start = time.perf_counter_ns()
+    for name, data in zip(names, payload):
+        fd = open_(name, FLAGS, 0o644, dir_fd=dfd)
+        if write(fd, data) != 4096:
+            sys.exit(f"short write to {name}")
+        close(fd)
+    sync()
+    return time.perf_counter_ns() - start
+
+
+def opendir():
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
+if op == "dry":
+    # The loop's own cost: the same loop with the system calls replaced by
+    # Python functions that do nothing.
+    ns = create(-1, lambda name, flags, mode, dir_fd=None: 3,
+                lambda fd, data: len(data), lambda fd: None, lambda: None)
+elif op == "create":
+    os.mkdir(path)
+    ns = create(opendir(), os.open, os.write, os.close, os.sync)
+elif op == "stat":
+    dfd = opendir()
+    start = time.perf_counter_ns()
+    found = os.listdir(dfd)
+    total = 0
+    for name in found:
+        total += os.stat(name, dir_fd=dfd).st_size
+    ns = time.perf_counter_ns() - start
+    if sorted(found) != names or total != count * 4096:
+        sys.exit(f"stat: {len(found)} files of {total} bytes, want {count} of {count * 4096}")
+elif op == "verify":
+    dfd = opendir()
+    start = time.perf_counter_ns()
+    for name, data in zip(names, payload):
+        fd = os.open(name, os.O_RDONLY, dir_fd=dfd)
+        got = os.read(fd, 8192)
+        os.close(fd)
+        if got != data:
+            sys.exit(f"verify: {name} reads back {len(got)} different bytes")
+    ns = time.perf_counter_ns() - start
+elif op == "unlink":
+    dfd = opendir()
+    start = time.perf_counter_ns()
+    for name in names:
+        os.unlink(name, dir_fd=dfd)
+    os.sync()
+    ns = time.perf_counter_ns() - start
+    left = os.listdir(dfd)
+    if left:
+        sys.exit(f"unlink: {len(left)} files left")
+else:
+    sys.exit(f"unknown op {op}")
+print(count, ns // 1000)
+PY
+
+# msetup CONFIG: a fresh copy of the metadata image, attached read-write to a
+# loop device ($mdev) and mounted at $mmnt as CONFIG.
+msetup() {
+	rm -f "$mimg"
+	cp --sparse=always "$mbase" "$mimg"
+	mdev=$(losetup -f --show "$mimg")
+	case $1 in
+	rext2-rust) echo rust > $param; mount -t rext2 "$mdev" "$mmnt" ;;
+	rext2-c) echo c > $param; mount -t rext2 "$mdev" "$mmnt" ;;
+	ext2) mount -t ext2 "$mdev" "$mmnt" ;;
+	esac
+	echo rust > $param
+}
+
+# mteardown CONFIG REP AFTER: unmount, detach, e2fsck -fn of the copy. A
+# copy that does not check clean is recorded and reported, the rows go on,
+# and the run fails at the end (exit status 3).
+mteardown() {
+	local c=$1 rep=$2 after=$3 clean=true
+	umount "$mmnt"
+	losetup -d "$mdev"
+	if ! e2fsck -fn "$mimg" > "$work/fsck.out" 2>&1; then
+		clean=false fsck_failed=1
+		say "$c rep $rep: e2fsck -fn after $after is not clean:"
+		head -n 20 "$work/fsck.out"
+		cp "$work/fsck.out" "$out/fsck-$c-$after-$rep.txt"
+	fi
+	emit "{\"config\": \"$c\", \"test\": \"mfsck\", \"rep\": $rep, \"after\": \"$after\", \"clean\": $clean}"
+	rm -f "$mimg"
+}
+
+# mio: the requests and sectors the image's loop device has completed so
+# far (its /sys/block stat: reads, read sectors, writes, write sectors).
+mio() {
+	local f
+	read -ra f < "/sys/block/${mdev#/dev/}/stat"
+	echo "${f[0]} ${f[2]} ${f[4]} ${f[6]}"
+}
+# mio_json BEFORE AFTER: the difference, as JSON.
+mio_json() {
+	local -a a b
+	read -ra a <<< "$1"
+	read -ra b <<< "$2"
+	echo "{\"r\": $((b[0] - a[0])), \"rs\": $((b[1] - a[1])), \"w\": $((b[2] - a[2])), \"ws\": $((b[3] - a[3]))}"
+}
+
+# mrow CONFIG REP ROW: one row of the tool on $mmnt/many, recorded.
+mrow() {
+	local c=$1 rep=$2 row=$3 n us io0 io1
+	io0=$(mio)
+	read -r n us < <(python3 "$mtool" "$row" "$mmnt/many" $nfiles) ||
+		{ say "$c: the $row row failed"; exit 1; }
+	io1=$(mio)
+	[ "$n" = $nfiles ] || { say "$c: the $row row handled '$n' files"; exit 1; }
+	emit "{\"config\": \"$c\", \"test\": \"m$row\", \"rep\": $rep, \"files\": $n, \"us\": $us," \
+		"\"io\": $(mio_json "$io0" "$io1")}"
+	printf 'bench: rep %d %-10s %-7s %8.0f files/s  (%.1f ms)\n' "$rep" "$c" "$row" \
+		"$(echo "$n * 1000000 / $us" | bc -l)" "$(echo "$us / 1000" | bc -l)"
+}
+
+# muntar CONFIG REP: extract the tree into the mount, then sync.
+muntar() {
+	local c=$1 rep=$2 t0 t1 user sys io0 io1
+	cold
+	io0=$(mio)
+	now_us; t0=$_now
+	{ time { tar -xf "$mtar" -C "$mmnt" && sync; }; } 2> "$work/time"
+	now_us; t1=$_now
+	io1=$(mio)
+	read -r user sys < "$work/time"
+	emit "{\"config\": \"$c\", \"test\": \"muntar\", \"rep\": $rep, \"files\": $tar_files," \
+		"\"entries\": $tar_entries, \"bytes\": $tar_bytes, \"us\": $((t1 - t0)), \"user_s\": $user, \"sys_s\": $sys," \
+		"\"io\": $(mio_json "$io0" "$io1")}"
+	printf 'bench: rep %d %-10s untar   %8.0f files/s  (%.1f ms)\n' "$rep" "$c" \
+		"$(echo "$tar_files * 1000000 / $((t1 - t0))" | bc -l)" "$(echo "($t1 - $t0) / 1000" | bc -l)"
+}
+
+# mtimed CONFIG REP: the four rows on fresh copies; in the first
+# repetition of the icount boot (WTRACE not 0), the data is read back cold
+# (not timed) before it goes.
+mtimed() {
+	local c=$1 rep=$2
+	msetup "$c"
+	cold
+	mrow "$c" "$rep" create
+	cold
+	mrow "$c" "$rep" stat
+	# Unlink after the cold stat, with the inodes and dentries it cached
+	# (the row measures removing, not looking up), but without the page
+	# cache: so that the first repetition can read the files back from the
+	# disk (through those dentries: a cold lookup of 10,000 names costs
+	# more than the check) and leave the unlink row as it finds it in the
+	# others.
+	sync
+	echo 1 > /proc/sys/vm/drop_caches
+	if [ "$rep" = 1 ] && [ "$wtrace" != 0 ]; then
+		python3 "$mtool" verify "$mmnt/many" $nfiles > /dev/null ||
+			{ say "$c: the created files do not read back"; exit 1; }
+		echo 1 > /proc/sys/vm/drop_caches
+	fi
+	mrow "$c" "$rep" unlink
+	mteardown "$c" "$rep" unlink
+	msetup "$c"
+	muntar "$c" "$rep"
+	if [ "$rep" = 1 ] && [ "$wtrace" != 0 ]; then
+		cold
+		tar -df "$mtar" -C "$mmnt" > "$work/tar-diff" 2>&1 ||
+			{ say "$c: the extracted tree differs from the tarball:"; head -n 20 "$work/tar-diff"; exit 1; }
+	fi
+	mteardown "$c" "$rep" untar
+}
+
+if [ -n "$mimage" ]; then
+	nfiles=10000
+	cp --sparse=always "$mimage" "$mbase"
+	cp "$tarball" "$mtar"
+	tar_entries=$(tar -tf "$mtar" | wc -l)
+	tar_files=$(tar -tvf "$mtar" | grep -c '^-')
+	tar_bytes=$(tar -tvf "$mtar" | awk '/^-/ { s += $3 } END { print s + 0 }')
+	say "metadata image: $(($(stat -c %s "$mbase") >> 20)) MiB, 4 KiB blocks; tarball: $tar_files files, $tar_entries entries, $((tar_bytes >> 20)) MiB"
+	emit "{\"mmeta\": {\"reps\": $mreps, \"files\": $nfiles, \"file_bytes\": 4096, \"image_mib\": $(($(stat -c %s "$mbase") >> 20))," \
+		"\"tarball\": \"$(basename "$tarball")\", \"tar_files\": $tar_files, \"tar_entries\": $tar_entries, \"tar_bytes\": $tar_bytes}}"
+	for rep in $(seq 1 "$mreps"); do
+		read -r n us < <(python3 "$mtool" dry /nonexistent $nfiles)
+		emit "{\"config\": \"tool\", \"test\": \"mdry\", \"rep\": $rep, \"files\": $n, \"us\": $us}"
+		printf 'bench: rep %d the create loop alone (no system calls): %.1f ms\n' "$rep" "$(echo "$us / 1000" | bc -l)"
+		n=${#mconfigs[@]}
+		for i in $(seq 0 $((n - 1))); do
+			mtimed "${mconfigs[$(((i + rep - 1) % n))]}" "$rep"
+		done
 	done
-done
-rm -f "$wbase"
+	rm -f "$mbase" "$mtar"
+fi
 
 rmmod rmpage
 say "done: $raw"
+[ "$fsck_failed" = 0 ] || { say "an image failed e2fsck -fn (see above)"; exit 3; }

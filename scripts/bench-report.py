@@ -39,9 +39,22 @@ W_COUNTERS = ["write_bios", "write_folios", "write_bytes", "write_fallbacks",
               "blocks_allocated", "write_errors"]
 
 
+# The metadata rows: test name in raw.jsonl, label, and the target of the
+# Rust engine against the C ext2 (files/s, icount).
+MROWS = [
+    ("mcreate", "create 10,000 × 4 KiB + sync"),
+    ("mstat", "stat cold (listdir + stat)"),
+    ("munlink", "unlink 10,000 + sync"),
+    ("muntar", "untar a source tree + sync"),
+]
+M_TARGET = 1.0
+
+
 def load(path):
     runs = {"meta": {}, "seq": {}, "rand": {}, "readdir": {}, "bios": {},
-            "wseq": {}, "wrewrite": {}, "wrand": {}, "wstats": {}, "wbios": {}}
+            "wseq": {}, "wrewrite": {}, "wrand": {}, "wstats": {}, "wbios": {},
+            "mmeta": {}, "mcreate": {}, "mstat": {}, "munlink": {}, "muntar": {},
+            "mdry": {}, "mfsck": {}}
     if not os.path.exists(path):
         return None
     with open(path) as f:
@@ -52,6 +65,8 @@ def load(path):
             r = json.loads(line)
             if "meta" in r:
                 runs["meta"] = r["meta"]
+            elif "mmeta" in r:
+                runs["mmeta"] = r["mmeta"]
             elif r["test"] == "bios":
                 runs["bios"][r["config"]] = r
             elif r["test"] == "wbios":
@@ -96,6 +111,18 @@ class Figures:
                 self.wsys[row][c] = [r["sys_s"] for r in rs]
             self.w["rand"][c] = [r["fio"]["iops"] for r in runs["wrand"].get(c, [])]
             self.wsys["rand"][c] = []
+        # The metadata rows: files/s, per row.
+        self.m = {row: {} for row, _ in MROWS}
+        for c, _ in WCONFIGS:
+            for row, _ in MROWS:
+                self.m[row][c] = [r["files"] / (r["us"] / 1e6) for r in runs[row].get(c, [])]
+
+    def mmed(self, row, c):
+        return med(self.m[row].get(c, []))
+
+    def mratio(self, row, a, b):
+        ma, mb = self.mmed(row, a), self.mmed(row, b)
+        return ma / mb if ma and mb else None
 
     def wmed(self, row, c):
         return med(self.w[row].get(c, []))
@@ -129,25 +156,18 @@ def main(results):
     I = Figures(ic)
     W = Figures(wc) if wc else None
     meta = ic["meta"]
-    mib = meta["file_mib"]
-
-    def bios_of(c):
-        b = ic["bios"].get(c)
-        if not b:
-            return None, None, None
-        n = b["bios"]
-        return n, b["sectors"] / 2 / n, n / mib
 
     out = []
     p = out.append
     p("# rmpage benchmark")
     p("")
+    reads_text = (f"{meta['reps']} repetitions per configuration, configurations interleaved. "
+                  f"Image: 4 KiB-block ext2 made by `mke2fs -d`, in the guest's tmpfs, on read-only "
+                  f"loop devices (read_ahead_kb {meta['read_ahead_kb']}, max_sectors_kb "
+                  f"{meta['max_sectors_kb']}); " if any(I.seq.values()) else "")
     p(f"`make bench`, {run.get('date', '?')}, tree `{run.get('rev', '?')}`, "
       f"kernel {meta['kernel']} (bench config), QEMU TCG, guest CPUs {meta['cpus']}; "
-      f"{meta['reps']} repetitions per configuration, configurations interleaved. "
-      f"Image: 4 KiB-block ext2 made by `mke2fs -d`, in the guest's tmpfs, on read-only "
-      f"loop devices (read_ahead_kb {meta['read_ahead_kb']}, max_sectors_kb "
-      f"{meta['max_sectors_kb']}); rmpage loaded with "
+      f"{reads_text}rmpage loaded with "
       f"{('`' + meta['modparams'] + '`') if meta.get('modparams') else 'default parameters (large_folios on)'}.")
     p("")
     p("**icount** figures are guest time measured in executed instructions "
@@ -161,6 +181,32 @@ def main(results):
         p(f"Without icount the guest kernel cannot calibrate its TSC and keeps time with "
           f"`{wmeta['clocksource']}`: wall-clock times have a resolution of one jiffy "
           f"(4 ms), which matters only for readdir.")
+    met_all = True
+    if any(I.seq.values()):
+        met_all &= reads(p, ic, I, W, meta)
+    if ic["wseq"] or ic["wbios"]:
+        met_all &= writes(p, ic, I, W, meta)
+    if any(ic[row] for row, _ in MROWS):
+        met_all &= metadata(p, ic, wc, I, W)
+    p("All targets met." if met_all else "**Not all targets are met** (see above).")
+
+    text = "\n".join(out) + "\n"
+    with open(os.path.join(results, "report.md"), "w") as f:
+        f.write(text)
+    print(text, end="")
+    plot(results, I, meta)
+
+
+def reads(p, ic, I, W, meta):
+    """The read section of the report; returns whether its targets are met."""
+    mib = meta["file_mib"]
+
+    def bios_of(c):
+        b = ic["bios"].get(c)
+        if not b:
+            return None, None, None
+        n = b["bios"]
+        return n, b["sectors"] / 2 / n, n / mib
     p("")
     p(f"Cold sequential read of a {mib} MiB file (`dd bs=1M` after `drop_caches`), "
       f"4 KiB random reads (fio psync, seed 1, {meta['rand_mib']} MiB of a {mib} MiB "
@@ -232,15 +278,7 @@ def main(results):
         p("Rust engine counters for its traced read (data bios only): " +
           ", ".join(f"{k} {es[k]}" for k in keys if k in es) + ".")
         p("")
-    if ic["wseq"] or ic["wbios"]:
-        met_all &= writes(p, ic, I, W, meta)
-    p("All targets met." if met_all else "**Not all targets are met** (see above).")
-
-    text = "\n".join(out) + "\n"
-    with open(os.path.join(results, "report.md"), "w") as f:
-        f.write(text)
-    print(text, end="")
-    plot(results, I, meta)
+    return met_all
 
 
 def writes(p, ic, I, W, meta):
@@ -393,6 +431,102 @@ def writes(p, ic, I, W, meta):
     return met_all
 
 
+def metadata(p, ic, wc, I, W):
+    """The metadata section of the report; returns whether its targets are
+    met and every image checked clean."""
+    mm = ic["mmeta"]
+    mreps = mm.get("reps") or max((len(v) for v in I.m["mcreate"].values()), default=0)
+    p("")
+    p("## Metadata")
+    p("")
+    p(f"rext2 with each engine and the in-kernel C ext2, each on a fresh copy of an empty "
+      f"{mm.get('image_mib', '?')} MiB ext2 image (`mke2fs -t ext2 -b 4096`), mounted "
+      f"read-write, in the guest's tmpfs; the configurations interleaved, {mreps} "
+      f"repetitions, medians. Create: {mm.get('files', 10000):,} files of 4 KiB in one new "
+      f"directory, each `os.open(O_CREAT|O_EXCL)`, one `os.write` of 4 KiB, `os.close`, "
+      f"then one `sync`, all in one Python process timed from inside (after its start). "
+      f"Stat cold: after `sync` and `drop_caches`, `os.listdir` of the directory and "
+      f"`os.stat` of each name. Unlink: after the stat row and `drop_caches` of the page "
+      f"cache alone (the inodes and dentries the stat row cached stay: the row measures "
+      f"removing, not looking up), `os.unlink` of each file, then `sync`; the copy is then "
+      f"unmounted and checked. Untar: on another fresh copy, after `drop_caches`, "
+      f"`tar -xf` of `{mm.get('tarball', '?')}` (fs/ and include/linux of the kernel "
+      f"source: {mm.get('tar_files', 0):,} files, {mm.get('tar_entries', 0):,} entries, "
+      f"{mm.get('tar_bytes', 0) / (1 << 20):.0f} MiB, read from the guest's tmpfs), then "
+      f"`sync`, timed from the shell (tar's start included). Files/s counts the regular "
+      f"files. In the first repetition of the icount boot the created files are read back "
+      f"from the disk and the extracted tree compared with the tarball (`tar -d`), untimed. "
+      f"{'One repetition' if wc and max((len(v) for v in W.m['mcreate'].values()), default=0) == 1 else 'The same'} "
+      f"in the wall-clock boot. Device "
+      f"I/O: read and write requests completed by the image's loop device during the row "
+      f"(`/sys/block/loopN/stat`), icount boot, median.")
+    p("")
+    p("| row | configuration | files/s, icount median | icount min–max | × C engine (icount) | "
+      "× C ext2 (icount) | seconds (icount) | files/s, wall median (min–max) | "
+      "× C engine (wall) | × C ext2 (wall) | device reads / writes |")
+    p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row, rlabel in MROWS:
+        for c, label in WCONFIGS:
+            rs = ic[row].get(c, [])
+            secs = med([r["us"] / 1e6 for r in rs])
+            io = "–"
+            if rs and all("io" in r for r in rs):
+                io = (f"{med([r['io']['r'] for r in rs]):.0f} / "
+                      f"{med([r['io']['w'] for r in rs]):.0f}")
+            wall = "–"
+            if W and W.m[row].get(c):
+                wall = f"{fmt(W.mmed(row, c), '.0f')} ({W.spread(W.m[row][c], '.0f')})"
+            p(f"| {rlabel} | {label} | {fmt(I.mmed(row, c), '.0f')} | "
+              f"{I.spread(I.m[row].get(c, []), '.0f')} | "
+              f"{fmt(I.mratio(row, c, 'rext2-c'), '.2f')} | {fmt(I.mratio(row, c, 'ext2'), '.2f')} | "
+              f"{fmt(secs, '.3f')} | {wall} | "
+              f"{fmt(W.mratio(row, c, 'rext2-c') if W else None, '.2f')} | "
+              f"{fmt(W.mratio(row, c, 'ext2') if W else None, '.2f')} | {io} |")
+    p("")
+    dry = med([r["us"] / 1000 for r in ic["mdry"].get("tool", [])])
+    if dry is not None:
+        create = I.mmed("mcreate", "ext2")
+        share = f", {dry / (mm.get('files', 10000) / create * 1000):.1%} of the C ext2's create" if create else ""
+        p(f"The create loop's own cost, the same loop with its system calls replaced by Python "
+          f"functions that do nothing: {dry:.1f} ms (icount median{share}); it is the same in "
+          f"every configuration and included in every create figure.")
+        p("")
+
+    met_all = True
+    checks = []
+    for name, runs in (("icount", ic), ("wall", wc)):
+        if not runs:
+            continue
+        rs = [r for c in runs["mfsck"] for r in runs["mfsck"][c]]
+        bad = [f"{r['config']} after {r['after']}, repetition {r['rep']}" for r in rs if not r["clean"]]
+        met_all &= not bad
+        checks.append(f"{len(rs) - len(bad)} of {len(rs)} copies clean in the {name} boot" +
+                      (f" (**NOT clean: {'; '.join(bad)}**)" if bad else ""))
+    p("`e2fsck -fn` of every copy after its unlink row and after its untar row: " +
+      "; ".join(checks) + ".")
+    p("")
+
+    p("Targets (metadata, icount medians):")
+    p("")
+    p("| target | measured | met? |")
+    p("| --- | ---: | --- |")
+
+    def target(name, value, ok, detail=""):
+        nonlocal met_all
+        met_all &= bool(ok)
+        verdict = "**yes**" if ok else "**NO, missed**"
+        p(f"| {name} | {value}{detail} | {verdict} |")
+
+    for row, rlabel in MROWS:
+        r = I.mratio(row, "rext2-rust", "ext2")
+        xa, xb = I.m[row].get("rext2-rust"), I.m[row].get("ext2")
+        worst = min(xa) / max(xb) if xa and xb else None
+        target(f"{rlabel}: Rust engine ≥ {M_TARGET:.2f}× C ext2", fmt(r, ".2f") + "×",
+               r is not None and r >= M_TARGET, f" (slowest vs fastest run: {fmt(worst, '.2f')}×)")
+    p("")
+    return met_all
+
+
 def plot(results, I, meta):
     try:
         import matplotlib
@@ -401,18 +535,28 @@ def plot(results, I, meta):
     except ImportError:
         print("bench-report: no matplotlib, no plot", file=sys.stderr)
         return
-    has_writes = any(I.w["seq"].values())
-    if has_writes:
-        fig, axes = plt.subplots(2, 2, figsize=(13, 9), dpi=120)
-        axes = axes.flatten()
-    else:
-        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-        axes = [ax]
-    plot_read(axes[0], I, meta)
-    if has_writes:
+    # The panels: the reads and the three write rows two by two, the
+    # metadata rows across the bottom.
+    panels = []
+    if any(I.seq.values()):
+        panels.append(lambda ax: plot_read(ax, I, meta))
+    if any(I.w["seq"].values()):
         wreps = meta.get("write_reps") or len(I.w["seq"].get("rext2-rust", []))
-        for ax, (row, rlabel, unit) in zip(axes[1:], WROWS):
-            plot_write(ax, I, row, rlabel, unit, wreps, meta)
+        for row, rlabel, unit in WROWS:
+            panels.append(lambda ax, row=row, rlabel=rlabel, unit=unit:
+                          plot_write(ax, I, row, rlabel, unit, wreps, meta))
+    has_meta = any(I.m["mcreate"].values())
+    if len(panels) + has_meta == 1:
+        fig, ax = plt.subplots(figsize=(8 if panels else 11, 4.5), dpi=120)
+        (panels[0] if panels else lambda ax: plot_meta(ax, I))(ax)
+    else:
+        rows = (len(panels) + 1) // 2 + has_meta
+        fig = plt.figure(figsize=(13, 4.5 * rows), dpi=120)
+        grid = fig.add_gridspec(rows, 2)
+        for i, draw in enumerate(panels):
+            draw(fig.add_subplot(grid[i // 2, i % 2]))
+        if has_meta:
+            plot_meta(fig.add_subplot(grid[rows - 1, :]), I)
     fig.tight_layout()
     fig.savefig(os.path.join(results, "bench.png"))
 
@@ -484,6 +628,34 @@ def plot_write(ax, I, row, rlabel, unit, wreps, meta):
     ax.set_title(f"{rlabel[0].upper() + rlabel[1:]}, {size}: median and min–max of {wreps} runs",
                  fontsize=10)
     ax.set_ylim(0, ymax)
+
+
+def plot_meta(ax, I):
+    """The metadata rows as ratios to the C ext2 (their files/s differ by
+    orders of magnitude), with the files/s above each bar."""
+    colors = ["#c0392b", "#7f8c8d", "#2c3e50"]
+    width = 0.27
+    top = 1.0
+    for k, (c, label) in enumerate(WCONFIGS):
+        for i, (row, _) in enumerate(MROWS):
+            r = I.mratio(row, c, "ext2")
+            xs, e = I.m[row].get(c), I.mmed(row, "ext2")
+            if r is None:
+                continue
+            x = i + (k - 1) * width
+            ax.bar(x, r, width, color=colors[k], label=label if i == 0 else None,
+                   yerr=[[r - min(xs) / e], [max(xs) / e - r]], capsize=3)
+            ax.text(x, r + 0.02, f"{I.mmed(row, c):.0f}", ha="center", va="bottom", fontsize=7)
+            top = max(top, max(xs) / e)
+    ax.axhline(M_TARGET, ls="--", color="#27ae60", lw=1, label=f"target: Rust engine ≥ {M_TARGET:.1f}× C ext2")
+    ax.set_xticks(range(len(MROWS)))
+    ax.set_xticklabels([label for _, label in MROWS], fontsize=9)
+    ax.set_ylabel("× C ext2's files/s (icount); files/s above the bars")
+    reps = max((len(v) for v in I.m["mcreate"].values()), default=0)
+    ax.set_title(f"Metadata rows: files/s relative to the C ext2, median and min–max of {reps} runs",
+                 fontsize=10)
+    ax.set_ylim(0, top * 1.15)
+    ax.legend(loc="upper left", fontsize=8, framealpha=1)
 
 
 if __name__ == "__main__":
