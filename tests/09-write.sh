@@ -50,25 +50,11 @@ ktap_set_plan $plan
 if has rust || has c || [ -f "$RMPAGE_KO" ]; then
 	rm_load || ktap_exit_fail_msg "cannot load $RMPAGE_KO"
 fi
-param=/sys/module/rmpage/parameters/engine
 mnt=$WORK/mnt
 mkdir -p "$mnt"
 src=$WORK/write-src
 rm -rf "$src"
 $WL src "$src"
-
-# mount_cfg CFG DEV: mount DEV read-write at $mnt as CFG (rust|c: rext2
-# with that engine doing the I/O; ext2: the C ext2).
-mount_cfg() {
-	if [ "$1" = ext2 ]; then
-		mount -t ext2 "$2" "$mnt"
-	else
-		echo "$1" > $param
-		mount -t rext2 "$2" "$mnt"
-	fi
-}
-
-cfg_name() { case $1 in ext2) echo "C ext2" ;; *) echo "rext2 engine=$1" ;; esac; }
 
 # counter SNAP NAME: counter NAME in SNAP, a copy of a mount's stats file
 # ($WORK/snap.N: N=0 before the workload, 1-4 after each of its phases);

@@ -95,23 +95,10 @@ ktap_print_msg "configurations: ${configs[*]}; $per_bs checks per block size and
 if has rust || has c || [ -f "$RMPAGE_KO" ]; then
 	rm_load || ktap_exit_fail_msg "cannot load $RMPAGE_KO"
 fi
-param=/sys/module/rmpage/parameters/engine
 mnt=$WORK/mnt mnt2=$WORK/mnt2
 mkdir -p "$mnt" "$mnt2"
 t_start=$(date +%s)
 
-# mount_cfg CFG DEV [DIR]: mount DEV read-write at DIR ($mnt) as CFG
-# (rust|c: rext2 with that engine doing the I/O; ext2: the C ext2).
-mount_cfg() {
-	if [ "$1" = ext2 ]; then
-		mount -t ext2 "$2" "${3:-$mnt}"
-	else
-		echo "$1" > $param
-		mount -t rext2 "$2" "${3:-$mnt}"
-	fi
-}
-cfg_name() { case $1 in ext2) echo "C ext2" ;; *) echo "rext2 engine=$1" ;; esac; }
-cfg_fstype() { case $1 in ext2) echo ext2 ;; *) echo rext2 ;; esac; }
 # lap WHAT: adds WHAT and the milliseconds since the last lap to $laps.
 lap() {
 	local now

@@ -51,22 +51,8 @@ ktap_print_msg "$first_ops operations on ${configs[0]}, $other_ops on each other
 if has rust || has c; then
 	rm_load || ktap_exit_fail_msg "cannot load $RMPAGE_KO"
 fi
-param=/sys/module/rmpage/parameters/engine
 mnt=$WORK/mnt
 mkdir -p "$mnt"
-
-# mount_cfg CFG DEV [OPTIONS]: mount DEV at $mnt as CFG (rust|c: rext2 with
-# that engine doing the I/O; ext2: the C ext2).
-mount_cfg() {
-	if [ "$1" = ext2 ]; then
-		mount -t ext2 ${3:+-o "$3"} "$2" "$mnt"
-	else
-		echo "$1" > $param
-		mount -t rext2 ${3:+-o "$3"} "$2" "$mnt"
-	fi
-}
-
-cfg_name() { case $1 in ext2) echo "C ext2" ;; *) echo "rext2 engine=$1" ;; esac; }
 
 # vmstat NAME: a counter of /proc/vmstat.
 vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }

@@ -37,20 +37,8 @@ ktap_set_plan $((9 * ${#configs[@]}))
 if has rust || has c; then
 	rm_load || ktap_exit_fail_msg "cannot load $RMPAGE_KO"
 fi
-param=/sys/module/rmpage/parameters/engine
 mnt=$WORK/mnt
 mkdir -p "$mnt"
-
-mount_cfg() {
-	if [ "$1" = ext2 ]; then
-		mount -t ext2 "$2" "$mnt"
-	else
-		echo "$1" > $param
-		mount -t rext2 "$2" "$mnt"
-	fi
-}
-
-cfg_name() { case $1 in ext2) echo "C ext2" ;; *) echo "rext2 engine=$1" ;; esac; }
 
 # sqlite_db build|check DB [ro]: build: make the database, check it against
 # the model, print "ok DIGEST"; check: integrity_check and the digest of

@@ -41,6 +41,19 @@ rm_mount_cold() {
 	rm_drop_caches
 }
 
+# mount_cfg CFG DEV [DIR]: mount DEV read-write at DIR ($mnt) as CFG (rust|c:
+# rext2 with that engine doing the I/O; ext2: the in-kernel C ext2).
+mount_cfg() {
+	if [ "$1" != ext2 ]; then
+		echo "$1" > /sys/module/rmpage/parameters/engine
+	fi
+	mount -t "$(cfg_fstype "$1")" "$2" "${3:-$mnt}"
+}
+# cfg_name CFG: how the tests name a configuration.
+cfg_name() { case $1 in ext2) echo "C ext2" ;; *) echo "rext2 engine=$1" ;; esac; }
+# cfg_fstype CFG: the file system type a configuration mounts.
+cfg_fstype() { case $1 in ext2) echo ext2 ;; *) echo rext2 ;; esac; }
+
 # rm_stat MNTDEV NAME: a counter of the mount on MNTDEV (e.g. loop0).
 rm_stat() {
 	awk -v k="$2" '$1 == k { print $2 }' "/sys/kernel/debug/rext2/$1/stats"
