@@ -16,6 +16,7 @@ use crate::rust_bindings::{
     fs::{change_dir_block, DirEmitter, DirGuard, DirWriteGuard},
     inode::Inode,
 };
+use core::{cmp::Ordering, ops::Range};
 use kernel::{
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
@@ -62,39 +63,70 @@ fn walk_dir_blocks<R>(
     Ok(None)
 }
 
-/// Calls `f(idx, block)` on every block of directory `dir` until it
-/// returns `Some`, starting at the block where the last lookup found its
-/// name and going round (ext2_find_entry's `i_dir_start_lookup`); the
-/// block where `f` said `Some` is where the next walk starts.
-fn walk_dir_blocks_from_hint<R>(
+/// Calls `f(idx, block, range)` on the blocks of directory `dir` until it
+/// returns `Some((offset, _))`, for the entries that start in `range` of
+/// each block, starting where the last lookup found its name and going
+/// round (ext2_find_entry's `i_dir_start_lookup`): the rest of that block,
+/// the blocks after it, the blocks before it, and last the start of that
+/// block up to the hit. The entry found is where the next walk starts.
+///
+/// ext2 remembers only the page, and walks it from its start: names looked
+/// up in directory order (`ls -l`, `find`, a cold `stat` of each name
+/// `readdir` gave) then cost half a block each. A remembered offset costs
+/// an entry, and is sound because it names an entry start for as long as
+/// the directory's entries stay where they are: walks hold the directory's
+/// lock shared, and every change that adds or removes an entry takes it
+/// exclusively and sets the hint back to the start of its block
+/// ([`hint_to_block_start`]); changing an entry's inode moves nothing.
+fn walk_dir_entries_from_hint<R>(
     dir: &Inode<Rext2>,
     guard: &DirGuard<'_>,
-    mut f: impl FnMut(u64, &[u8]) -> Result<Option<R>>,
+    mut f: impl FnMut(u64, &[u8], Range<usize>) -> Result<Option<(usize, R)>>,
 ) -> Result<Option<R>> {
+    let bits = dir.blkbits();
     let hint = &dir.data().dir_start_lookup;
-    let nblocks = dir.size() >> dir.blkbits();
     let start = hint.load(Relaxed);
-    let start = if start < nblocks { start } else { 0 };
-    let mut at = start;
-    let mut found = walk_dir_blocks(dir, guard, start, |idx, data| {
-        at = idx;
-        f(idx, data)
+    let start = if start < dir.size() { start } else { 0 };
+    let start_block = start >> bits;
+    let start_offset = (start - (start_block << bits)) as usize;
+    let mut hit = None;
+    let mut found = walk_dir_blocks(dir, guard, start_block, |idx, data| {
+        let from = if idx == start_block { start_offset } else { 0 };
+        let found = f(idx, data, from..data.len())?;
+        Ok(found.map(|(offset, r)| {
+            hit = Some((idx << bits) + offset as u64);
+            r
+        }))
     })?;
     if found.is_none() && start > 0 {
-        // The blocks before the hint, up to it.
+        // The entries before the hint, up to it.
         found = walk_dir_blocks(dir, guard, 0, |idx, data| {
-            if idx >= start {
-                return Ok(Some(None));
-            }
-            at = idx;
-            f(idx, data).map(|r| r.map(Some))
+            let until = match idx.cmp(&start_block) {
+                Ordering::Less => data.len(),
+                Ordering::Equal if start_offset > 0 => start_offset,
+                _ => return Ok(Some(None)),
+            };
+            let found = f(idx, data, 0..until)?;
+            Ok(found.map(|(offset, r)| {
+                hit = Some((idx << bits) + offset as u64);
+                Some(r)
+            }))
         })?
         .flatten();
     }
-    if found.is_some() {
-        hint.store(at, Relaxed);
+    if let Some(pos) = hit {
+        hint.store(pos, Relaxed);
     }
     Ok(found)
+}
+
+/// After a change to `dir`'s entries, which may have moved or merged the
+/// one the lookup hint points at: the next walk starts at that block's
+/// first entry instead.
+fn hint_to_block_start(dir: &Inode<Rext2>) {
+    let hint = &dir.data().dir_start_lookup;
+    let bits = dir.blkbits();
+    hint.store((hint.load(Relaxed) >> bits) << bits, Relaxed);
 }
 
 fn has_filetype(dir: &Inode<Rext2>) -> bool {
@@ -121,19 +153,16 @@ pub(crate) fn lookup(
     let fs = &SbInfo::of(dir.super_block()).fs;
     let filetype = has_filetype(dir);
     let bits = dir.blkbits();
-    let found = walk_dir_blocks_from_hint(dir, guard, |idx, data| {
-        let mut off = 0usize;
-        while off < data.len() {
-            let e = format::dir_entry(data, off, idx << bits, filetype)
-                .map_err(|c| corrupt_inode(dir, c))?;
-            if e.ino != 0 && e.name == name {
-                fs.check_entry_ino(e.ino, (idx << bits) + off as u64)
-                    .map_err(|c| corrupt_inode(dir, c))?;
-                return Ok(Some(u64::from(e.ino)));
-            }
-            off += e.rec_len;
-        }
-        Ok(None)
+    let found = walk_dir_entries_from_hint(dir, guard, |idx, data, range| {
+        let base = idx << bits;
+        let Some((offset, ino)) = dirent::find_name_in(data, base, filetype, name, range)
+            .map_err(|c| corrupt_inode(dir, c))?
+        else {
+            return Ok(None);
+        };
+        fs.check_entry_ino(ino, base + offset as u64)
+            .map_err(|c| corrupt_inode(dir, c))?;
+        Ok(Some((offset, u64::from(ino))))
     })?;
     let Some(ino) = found else {
         return Ok(None);
@@ -216,10 +245,10 @@ pub(crate) fn find_entry(
 ) -> Result<Option<EntryAt>> {
     let filetype = has_filetype(dir);
     let bits = dir.blkbits();
-    walk_dir_blocks_from_hint(dir, guard, |block, data| {
-        let found = dirent::find_name(data, block << bits, filetype, name)
+    walk_dir_entries_from_hint(dir, guard, |block, data, range| {
+        let found = dirent::find_name_in(data, block << bits, filetype, name, range)
             .map_err(|c| corrupt_inode(dir, c))?;
-        Ok(found.map(|(offset, _ino)| EntryAt { block, offset }))
+        Ok(found.map(|(offset, _ino)| (offset, EntryAt { block, offset })))
     })
 }
 
@@ -234,16 +263,19 @@ fn entry_type(dir: &Inode<Rext2>, mode: u16) -> u8 {
     }
 }
 
-/// A change of `dir`'s entries: its times, and the flag of an index the C
+/// A change of `dir`'s entries: the lookup hint, its times, and the flag of an index the C
 /// ext2 does not keep either (ext2 clears `EXT2_BTREE_FL` too, so that
 /// e2fsck does not trust an index that no longer matches).
 fn entries_changed(dir: &Inode<Rext2>) {
+    hint_to_block_start(dir);
     dir.data().map.lock().disk.flags &= !format::FL_INDEX;
     dir.touch_mtime_ctime();
 }
 
 /// Adds the entry `name` → `ino` (of mode `mode`) to `dir`: in the first
-/// block with room, or in a new block at the end (ext2_add_link).
+/// block with room, or in a new block at the end (ext2_add_link). The
+/// search starts past the blocks the last searches found full
+/// ([`dirent::RoomHint`]).
 pub(crate) fn add_entry(
     dir: &Inode<Rext2>,
     guard: &mut DirWriteGuard<'_>,
@@ -258,16 +290,22 @@ pub(crate) fn add_entry(
     let file_type = entry_type(dir, mode);
     let filetype = has_filetype(dir);
     let bits = dir.blkbits();
-    let slot = walk_dir_blocks(dir, guard, 0, |block, data| {
+    let hint = room_hint(dir);
+    let needed = dirent::rec_len_for(name.len());
+    let first = hint.first_block(needed);
+    let slot = walk_dir_blocks(dir, guard, first, |block, data| {
         let slot = dirent::find_slot(data, block << bits, filetype, name.len())
             .map_err(|c| corrupt_inode(dir, c))?;
         Ok(slot.map(|offset| (block, offset)))
     })?;
-    match slot {
-        Some((block, offset)) => change_dir_block(dir, guard, block, |data| {
-            dirent::insert_at(data, block << bits, filetype, offset, name, ino, file_type)
-                .map_err(|c| corrupt_inode(dir, c))
-        })?,
+    let block = match slot {
+        Some((block, offset)) => {
+            change_dir_block(dir, guard, block, |data| {
+                dirent::insert_at(data, block << bits, filetype, offset, name, ino, file_type)
+                    .map_err(|c| corrupt_inode(dir, c))
+            })?;
+            block
+        }
         None => {
             // No room: the directory grows by a block.
             let block = dir.size() >> bits;
@@ -277,11 +315,24 @@ pub(crate) fn add_entry(
                         dirent::insert_at(data, block << bits, filetype, 0, name, ino, file_type)
                     })
                     .map_err(|c| corrupt_inode(dir, c))
-            })?
+            })?;
+            block
         }
     };
+    set_room_hint(dir, hint.found_room(needed, block));
     entries_changed(dir);
     Ok(())
+}
+
+/// The directory's [`dirent::RoomHint`]. Read and changed only under the
+/// directory's exclusive lock (a [`DirWriteGuard`]): the atomic is for
+/// the type system, not for concurrent writers.
+fn room_hint(dir: &Inode<Rext2>) -> dirent::RoomHint {
+    dirent::RoomHint::from_word(dir.data().dir_room_hint.load(Relaxed))
+}
+
+fn set_room_hint(dir: &Inode<Rext2>, hint: dirent::RoomHint) {
+    dir.data().dir_room_hint.store(hint.to_word(), Relaxed);
 }
 
 /// Removes the entry at `at` from `dir` (ext2_delete_entry).
@@ -295,6 +346,7 @@ pub(crate) fn delete_entry(
     change_dir_block(dir, guard, at.block, |data| {
         dirent::remove_at(data, base, filetype, at.offset).map_err(|c| corrupt_inode(dir, c))
     })?;
+    set_room_hint(dir, room_hint(dir).room_made(at.block));
     entries_changed(dir);
     Ok(())
 }

@@ -22,6 +22,7 @@
 //! file type the caller gives, as ext2_set_de_type sees to in C.
 
 use super::format::{self, Corrupt, DirEntry, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use core::ops::Range;
 
 /// Longest name an entry holds (`EXT2_NAME_LEN`): `name_len` is a byte.
 pub(crate) const NAME_MAX: usize = 255;
@@ -106,6 +107,7 @@ struct Entries<'a> {
 impl<'a> Iterator for Entries<'a> {
     type Item = Result<(usize, DirEntry<'a>), Corrupt>;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.offset >= self.block.len() {
             return None;
@@ -366,23 +368,43 @@ pub(crate) fn remove_at(
     Ok((from, end - from))
 }
 
-/// The offset and inode of the entry named `name` in `block`, if a used
-/// one has it (ext2_match: unused entries keep their names, but name
-/// nothing).
-pub(crate) fn find_name(
+/// The offset and inode of the entry named `name` among those of `block`
+/// that start in `range`, if a used one has it (ext2_match: unused entries
+/// keep their names, but name nothing). The walk starts at `range.start`,
+/// which must be where an entry starts (0, or an offset a walk of this
+/// block found, with no change to the block since), and ends before the
+/// first entry at or past `range.end`. The entries up to the match are
+/// checked; those after it are not walked, as ext2_find_entry stops at its
+/// match: a lookup of a name near a block's start costs the entries
+/// before it, not the block.
+pub(crate) fn find_name_in(
     block: &[u8],
     base: u64,
     filetype: bool,
     name: &[u8],
+    range: Range<usize>,
 ) -> Result<Option<(usize, u32)>, Corrupt> {
-    let mut found = None;
-    for parsed in entries(block, base, filetype) {
+    let mut walk = entries(block, base, filetype);
+    walk.offset = range.start;
+    while walk.offset < range.end {
+        let Some(parsed) = walk.next() else {
+            break;
+        };
         let (at, entry) = parsed?;
-        if found.is_none() && entry.ino != 0 && entry.name == name {
-            found = Some((at, entry.ino));
+        if entry.ino != 0 && same_name(entry.name, name) {
+            return Ok(Some((at, entry.ino)));
         }
     }
-    Ok(found)
+    Ok(None)
+}
+
+/// Whether two names are the same. The last bytes are compared first:
+/// names in one directory often share a prefix and differ at the end
+/// (`f00001`, `f00002`, `page-1.html`), and one compare then settles most
+/// entries of a walk without a call to `memcmp`.
+#[inline(always)]
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.last() == b.last() && a == b
 }
 
 /// Points the used entry at `offset` to inode `ino`, of type `file_type`
@@ -447,4 +469,76 @@ pub(crate) fn block_is_empty(
         empty &= allowed;
     }
     Ok(empty)
+}
+
+/// What a directory's last searches for room found: no block below
+/// `below` has room for an entry of `needed` bytes or more. ext2_add_link
+/// walks every block from the first on each new name, so filling a
+/// directory costs a walk of all its blocks per name; with this, the walk
+/// starts where the last one found room, and a new name lands in the same
+/// block as it would have in the C ext2 (the first with room), found
+/// without re-reading the blocks known to be full.
+///
+/// Kept in memory only, per directory inode, and changed only under the
+/// directory's exclusive lock, by the same calls that change its entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RoomHint {
+    /// Blocks below this one are full for `needed`.
+    below: u64,
+    /// The smallest entry the hint speaks for.
+    needed: usize,
+}
+
+impl RoomHint {
+    /// Knows nothing: every search starts at the first block.
+    pub(crate) const NONE: Self = Self {
+        below: 0,
+        needed: 0,
+    };
+
+    /// The block a search for room for an entry of `needed` bytes starts
+    /// at: where the hint says the full blocks end, if it speaks for an
+    /// entry that small, else the first.
+    pub(crate) fn first_block(self, needed: usize) -> u64 {
+        if needed >= self.needed {
+            self.below
+        } else {
+            0
+        }
+    }
+
+    /// After a search for `needed` bytes, started at
+    /// [`Self::first_block`], found room first in block `found` (or
+    /// none, `found` being the directory's block count, where it grows):
+    /// the blocks below `found` are full for `needed`.
+    pub(crate) fn found_room(self, needed: usize, found: u64) -> Self {
+        Self {
+            below: found,
+            needed,
+        }
+    }
+
+    /// After an entry of block `block` was removed, which made room there.
+    pub(crate) fn room_made(self, block: u64) -> Self {
+        Self {
+            below: self.below.min(block),
+            ..self
+        }
+    }
+
+    /// The hint as one word, for an atomic: the size in the top 16 bits
+    /// (an entry needs at most 264 bytes), the block below them (a
+    /// directory's blocks number fewer than 2^32).
+    pub(crate) fn to_word(self) -> u64 {
+        let needed = self.needed.min(u16::MAX as usize) as u64;
+        (needed << 48) | (self.below & ((1 << 48) - 1))
+    }
+
+    /// The hint [`Self::to_word`] gave `word` for.
+    pub(crate) fn from_word(word: u64) -> Self {
+        Self {
+            below: word & ((1 << 48) - 1),
+            needed: (word >> 48) as usize,
+        }
+    }
 }

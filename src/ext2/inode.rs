@@ -7,7 +7,7 @@
 use super::{
     allocator::AllocError,
     blockmap::{self, Goal, MapStore},
-    corrupt, corrupt_inode,
+    corrupt, corrupt_inode, dirent,
     format::{self, Corrupt},
     superblock::SbInfo,
     Rext2,
@@ -58,6 +58,9 @@ pub(crate) struct InodeInfo {
     /// names looked up in directory order, as `ls -l` and `find` do, cost a
     /// block each, not a walk from the first block.
     pub(crate) dir_start_lookup: Atomic<u64>,
+    /// For a directory, where its searches for room start
+    /// ([`dirent::RoomHint`], as a word).
+    pub(crate) dir_room_hint: Atomic<u64>,
 }
 
 /// The metadata store of one inode's block map: indirect blocks through the
@@ -371,6 +374,7 @@ fn inode_params(
             group,
             reported: Atomic::new(false),
             dir_start_lookup: Atomic::new(0),
+            dir_room_hint: Atomic::new(dirent::RoomHint::NONE.to_word()),
         }),
         GFP_KERNEL,
     )?;

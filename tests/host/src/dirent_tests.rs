@@ -7,12 +7,22 @@
 //! here, independent of the code under test.
 
 use crate::ext2::dirent::{
-    block_is_empty, dotdot, file_type_of, find_name, find_slot, init_dir_block, insert_at,
-    new_empty_block, rec_len_for, remove_at, set_ino, FT_BLKDEV, FT_CHRDEV, FT_DIR, FT_FIFO,
-    FT_REG_FILE, FT_SOCK, FT_SYMLINK, FT_UNKNOWN, NAME_MAX,
+    block_is_empty, dotdot, file_type_of, find_name_in, find_slot, init_dir_block, insert_at,
+    new_empty_block, rec_len_for, remove_at, set_ino, RoomHint, FT_BLKDEV, FT_CHRDEV, FT_DIR,
+    FT_FIFO, FT_REG_FILE, FT_SOCK, FT_SYMLINK, FT_UNKNOWN, NAME_MAX,
 };
 use crate::ext2::format::{dir_entry, Corrupt};
 use crate::rng::Rng;
+
+/// `find_name_in` over the whole block.
+fn find_name(
+    block: &[u8],
+    base: u64,
+    filetype: bool,
+    name: &[u8],
+) -> Result<Option<(usize, u32)>, Corrupt> {
+    find_name_in(block, base, filetype, name, 0..block.len())
+}
 
 /// The block sizes ext2 has on a 4 KiB page.
 const SIZES: [usize; 3] = [1024, 2048, 4096];
@@ -916,4 +926,126 @@ fn mangled_blocks_never_panic_and_stay_chains_when_changed() {
         changed > 3000 && refused > 3000,
         "{changed} changed, {refused} refused"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The room hint
+
+/// A directory of `blocks`: where a name of `len` bytes goes, searched
+/// from block `first` (the block, and the offset in it), or `None` when
+/// the directory must grow.
+fn place(blocks: &[Vec<u8>], first: u64, len: usize) -> Option<(u64, usize)> {
+    (first..blocks.len() as u64).find_map(|idx| {
+        find_slot(&blocks[idx as usize], 0, true, len)
+            .unwrap()
+            .map(|offset| (idx, offset))
+    })
+}
+
+#[test]
+fn room_hint_finds_the_block_a_walk_from_the_start_finds() {
+    // Names of random lengths are added and removed at random, in a
+    // directory of 1 KiB blocks; every search that starts where the hint
+    // says must pick the same block and entry as ext2_add_link's walk from
+    // the first block.
+    let mut rng = Rng(0x2007_1e55);
+    let mut blocks = vec![vec![0u8; 1024]];
+    init_dir_block(&mut blocks[0], 2, 2, true).unwrap();
+    let mut hint = RoomHint::NONE;
+    // Where each live name is: (block, offset).
+    let mut live: Vec<(u64, usize)> = Vec::new();
+    let mut skipped = 0u64;
+    for step in 0..20_000u32 {
+        if live.is_empty() || rng.below(3) != 0 {
+            // Short names mostly, and now and then a long one, so that
+            // blocks full for long names still have room for short ones.
+            let len = if rng.below(8) == 0 {
+                6 + rng.below(NAME_MAX as u64 - 6) as usize
+            } else {
+                6 + rng.below(8) as usize
+            };
+            let needed = rec_len_for(len);
+            let first = hint.first_block(needed);
+            let want = place(&blocks, 0, len);
+            assert_eq!(place(&blocks, first, len), want, "step {step}");
+            skipped += first;
+            let (block, offset) = want.unwrap_or_else(|| {
+                blocks.push(vec![0u8; 1024]);
+                new_empty_block(blocks.last_mut().unwrap()).unwrap();
+                (blocks.len() as u64 - 1, 0)
+            });
+            // Unique names: the step, then padding.
+            let mut name = format!("{step:05}").into_bytes();
+            name.resize(len, b'x');
+            insert_at(
+                &mut blocks[block as usize],
+                0,
+                true,
+                offset,
+                &name,
+                100 + step,
+                1,
+            )
+            .unwrap();
+            hint = hint.found_room(needed, block);
+            // Where the new entry starts: the slot itself if it was
+            // unused, else the split's second half.
+            let at = find_name(&blocks[block as usize], 0, true, &name)
+                .unwrap()
+                .map(|(at, _)| at)
+                .unwrap();
+            live.push((block, at));
+        } else {
+            let (block, offset) = live.swap_remove(rng.below(live.len() as u64) as usize);
+            remove_at(&mut blocks[block as usize], 0, true, offset).unwrap();
+            hint = hint.room_made(block);
+            // A removal merges the entry into the one before it: the
+            // offsets of the others stay.
+        }
+        assert_eq!(RoomHint::from_word(hint.to_word()), hint);
+    }
+    // The hint did skip blocks: the test is not passing by starting at 0.
+    assert!(
+        blocks.len() > 8 && skipped > 20_000,
+        "{} blocks, {skipped} skipped",
+        blocks.len()
+    );
+}
+
+#[test]
+fn find_name_in_sees_only_the_entries_that_start_in_its_range() {
+    for size in SIZES {
+        let mut b = vec![0u8; size];
+        init_dir_block(&mut b, 2, 2, true).unwrap();
+        let mut at = Vec::new();
+        for (i, name) in [b"aa".as_slice(), b"bb", b"cc", b"dd"].iter().enumerate() {
+            let slot = find_slot(&b, 0, true, name.len()).unwrap().unwrap();
+            insert_at(&mut b, 0, true, slot, name, 10 + i as u32, 1).unwrap();
+            at.push(find_name(&b, 0, true, name).unwrap().unwrap().0);
+        }
+        // From "bb" on: "bb", "cc" and "dd", not "aa".
+        let from = at[1];
+        assert_eq!(
+            find_name_in(&b, 0, true, b"bb", from..size),
+            Ok(Some((at[1], 11)))
+        );
+        assert_eq!(
+            find_name_in(&b, 0, true, b"dd", from..size),
+            Ok(Some((at[3], 13)))
+        );
+        assert_eq!(find_name_in(&b, 0, true, b"aa", from..size), Ok(None));
+        // Up to "cc": "aa" and "bb", and the walk stops before "cc".
+        assert_eq!(
+            find_name_in(&b, 0, true, b"aa", 0..at[2]),
+            Ok(Some((at[0], 10)))
+        );
+        assert_eq!(find_name_in(&b, 0, true, b"cc", 0..at[2]), Ok(None));
+        assert_eq!(find_name_in(&b, 0, true, b"dd", 0..at[2]), Ok(None));
+        // An entry past the range's end is not checked either: a corrupt
+        // record after it does not fail a walk that stops before it.
+        let mut damaged = b.clone();
+        damaged[at[3] + 4..at[3] + 6].copy_from_slice(&[0, 0]);
+        assert_eq!(find_name_in(&damaged, 0, true, b"zz", 0..at[3]), Ok(None));
+        assert!(find_name_in(&damaged, 0, true, b"zz", from..size).is_err());
+    }
 }
