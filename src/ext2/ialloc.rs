@@ -327,12 +327,22 @@ pub(crate) fn first_free_in(window: &[u8], first_byte: u32, bits: Range<u32>) ->
     let window_end = base + window.len() as u64 * 8;
     let from = u64::from(bits.start).max(base);
     let to = u64::from(bits.end).min(window_end);
-    (from..to)
-        .find(|&bit| {
-            let rel = (bit - base) as usize;
-            window[rel / 8] & (1 << (rel % 8)) == 0
-        })
-        .map(|bit| bit as u32)
+    let mut bit = from;
+    while bit < to {
+        let rel = (bit - base) as usize;
+        let byte = *window.get(rel / 8)?;
+        // Files are numbered in order, so a group's bitmap starts with a
+        // long run of used inodes: a full byte is passed in one step.
+        if rel % 8 == 0 && byte == 0xff {
+            bit += 8;
+            continue;
+        }
+        if byte & (1 << (rel % 8)) == 0 {
+            return Some(bit as u32);
+        }
+        bit += 1;
+    }
+    None
 }
 
 /// The number of the inode that bit `bit` of group `group`'s bitmap stands

@@ -785,3 +785,33 @@ fn a_double_free_is_reported_and_changes_nothing() {
     // The root and the other reserved inodes are refused before the bitmap.
     assert_eq!(model.free(2, true), Err(Corrupt::InodeNumber(2)));
 }
+
+#[test]
+fn first_free_in_agrees_with_a_bit_by_bit_walk() {
+    // Bitmaps made of full bytes, empty bytes and random ones, and ranges
+    // that start and end anywhere, against the plainest walk.
+    let mut rng = crate::rng::Rng(0x1a11_0c8e);
+    for _ in 0..20_000 {
+        let len = 1 + rng.below(80) as usize;
+        let window: Vec<u8> = (0..len)
+            .map(|_| match rng.below(4) {
+                0 | 1 => 0xff,
+                2 => 0,
+                _ => rng.next() as u8,
+            })
+            .collect();
+        let first_byte = rng.below(100) as u32;
+        let base = first_byte * 8;
+        let start = base.saturating_sub(16) + rng.below(len as u64 * 8 + 32) as u32;
+        let end = start + rng.below(len as u64 * 8 + 32) as u32;
+        let want = (start.max(base)..end.min(base + len as u32 * 8)).find(|&bit| {
+            let rel = (bit - base) as usize;
+            window[rel / 8] & (1 << (rel % 8)) == 0
+        });
+        assert_eq!(
+            first_free_in(&window, first_byte, start..end),
+            want,
+            "{window:x?} {first_byte} {start}..{end}"
+        );
+    }
+}
