@@ -6,18 +6,19 @@
 # run once with its 1st allocation under the module failing, once with its
 # 2nd, and so on until it completes without reaching the N-th. Operations:
 # a rw mount; cold reads through readahead and through read_folio alone, of
-# a file whose large folios are mostly contiguous and of one whose every
-# large folio is read in pieces (split); an overwrite and a create, each
-# with fsync (writeback). After every step the operation failed with a clean
-# errno or did its work, what it read or wrote reads back cold, and it can
-# be redone without faults; read_folio never gives ENOMEM (fs/mpage.c falls
-# back to the buffer_head path, which allocates as it must, and so must the
-# split path). The kernel log and kmemleak are judged for the whole run by
+# a file whose large folios are read whole (mostly) and of one whose every
+# large folio is read in pieces (split); the split readahead again with
+# engine=c, as a baseline; an overwrite and a create, each with fsync
+# (writeback). After every step the operation failed with a clean errno or
+# did its work, what it read or wrote reads back cold, and it can be redone
+# without faults; read_folio never gives ENOMEM (fs/mpage.c falls back to
+# the buffer_head path, which allocates as it must, and so must the split
+# path). The kernel log and kmemleak are judged for the whole run by
 # tests/run-in-vm.sh.
 . "$(dirname "$0")/lib/rmpage.sh"
 
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 13
 FAULTS="python3 $(dirname "${BASH_SOURCE[0]}")/lib/faults.py"
 [ -e /sys/kernel/debug/failslab ] && [ -e /sys/kernel/debug/fail_page_alloc ] ||
 	ktap_exit_fail_msg "no failslab or fail_page_alloc in this kernel"
@@ -32,8 +33,8 @@ head -c 64K /dev/urandom > "$src/new"
 head -c 16K /dev/urandom > "$src/small"
 
 # The image, made by the C ext2 at 4 KiB blocks: "plain" written alone
-# (contiguous but for its indirect block at 48 KiB), "whole" (48 KiB: direct
-# blocks only, contiguous, so that its folios are read whole), "frag" and "other"
+# (contiguous but for its indirect block at 48 KiB); "whole" (48 KiB, direct
+# blocks only, contiguous: its folios are read whole); "frag" and "other"
 # appended in turns of 12 KiB with a sync between, so that every large
 # folio of "frag" spans blocks that are not contiguous and is read in
 # pieces.
@@ -103,6 +104,16 @@ splits=$(echo "$out" | sed -n 's/.*split_folios \([0-9]*\).*/\1/p')
 ktap_check_all "read_folio of split large folios: an allocation failure falls back to buffer_heads as for whole folios, never ENOMEM; right data ($last)" \
 	'[ "${last#swept }" != "$last" ] && [ "${last##* bad }" = 0 ] && [ "$(echo "$last" | cut -d" " -f2)" -gt 0 ]'
 ktap_check "the read_folio sweep did read large folios in pieces ($splits split folios)" [ "${splits:-0}" -gt 0 ]
+# The C engine (fs/mpage.c under rext2's address space operations) as the
+# baseline: the same sweep of the split file.
+umount "$mnt"
+echo c > /sys/module/rmpage/parameters/engine
+mount -t rext2 "$dev" "$mnt" || ktap_exit_fail_msg "cannot mount $dev"
+sweep "engine=c, cold readahead of the split file: the reader gets the data or a clean errno, and it reads back cold" \
+	read readahead "$dev" "$mnt" frag "$src/frag"
+umount "$mnt"
+echo rust > /sys/module/rmpage/parameters/engine
+mount -t rext2 "$dev" "$mnt" || ktap_exit_fail_msg "cannot mount $dev"
 sweep "overwrite + fsync (writeback of allocated blocks): a clean errno or done, redone without faults, reads back cold" \
 	write "$mnt" over "$src/over"
 sweep "create + write + fsync (block and inode allocation, writeback): a clean errno or done, redone without faults, reads back cold" \
