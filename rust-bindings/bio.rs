@@ -13,7 +13,7 @@ use super::{
 };
 use core::{
     marker::{PhantomData, PhantomPinned},
-    mem::MaybeUninit,
+    mem::{ManuallyDrop, MaybeUninit},
     ops::Deref,
     ptr::NonNull,
 };
@@ -22,7 +22,7 @@ use kernel::{
     error::Error,
     prelude::*,
     sync::{
-        atomic::{Atomic, Full, Relaxed},
+        atomic::{Acquire, Atomic, Full, Relaxed},
         Arc,
     },
 };
@@ -413,6 +413,31 @@ impl SplitBuilder {
     pub(crate) fn fail(&mut self) {
         self.split.failed.store(true, Relaxed);
     }
+
+    /// Gives a read's folio back as it was handed over, locked and not
+    /// uptodate, if none of its bytes is in a bio (its pieces' bios were
+    /// cancelled, or never made): the caller may then read it another way.
+    /// Bytes zeroed so far stay zeroed, which is harmless: the folio is not
+    /// uptodate, and whoever reads it writes every byte. A write's builder,
+    /// or one with pieces in bios, comes back instead.
+    pub(crate) fn take_back(self) -> core::result::Result<ReadFolio, Self> {
+        // Acquire: a piece's completion that dropped its bytes is over with
+        // the folio before we take it.
+        if self.write.is_some() || self.split.pending.load(Acquire) != 1 {
+            return Err(self);
+        }
+        let this = ManuallyDrop::new(self);
+        let folio = this.split.folio.as_ptr();
+        // SAFETY: `this` is neither used nor dropped again, so its `split`
+        // is moved out exactly once.
+        drop(unsafe { core::ptr::read(&this.split) });
+        // SAFETY: `pending` held our unit alone, so no bio holds a piece of
+        // the folio, and none can get one: pieces are added only through
+        // this builder, which is gone without ending the read. The
+        // unlocking that `new` moved into the split folio is ours again,
+        // and the folio is still locked and not uptodate.
+        Ok(unsafe { ReadFolio::from_raw(folio) })
+    }
 }
 
 impl Drop for SplitBuilder {
@@ -453,6 +478,12 @@ struct BioCtx<C: BioCompletion> {
     write: bool,
     /// The split folios with pieces in this bio, ended by piece.
     splits: KVec<Arc<SplitFolio>>,
+    /// Number of whole folios in the bio.
+    folios: usize,
+    /// Number of bytes the bio will transfer.
+    bytes: usize,
+    /// Whether the bio is readahead's, whose small allocations may fail.
+    readahead: bool,
 }
 
 /// Allocation flags for the engine's small allocations (a bio's context, a
@@ -494,9 +525,6 @@ fn gfp(readahead: bool) -> kernel::alloc::Flags {
 pub(crate) struct Bio<C: BioCompletion, D: Direction> {
     bio: NonNull<bindings::bio>,
     ctx: NonNull<BioCtx<C>>,
-    folios: usize,
-    bytes: usize,
-    readahead: bool,
     _dir: PhantomData<D>,
 }
 
@@ -525,6 +553,9 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
                 token: in_flight.token(),
                 write: D::WRITE,
                 splits: KVec::new(),
+                folios: 0,
+                bytes: 0,
+                readahead,
             },
             flags,
         ) {
@@ -545,11 +576,44 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
         Some(Self {
             bio,
             ctx: NonNull::new(ctx).expect("KBox pointer is never NULL"),
-            folios: 0,
-            bytes: 0,
-            readahead,
             _dir: PhantomData,
         })
+    }
+
+    /// The bio's context.
+    fn ctx(&self) -> &BioCtx<C> {
+        // SAFETY: `ctx` is ours until submission (type invariant).
+        unsafe { self.ctx.as_ref() }
+    }
+
+    /// The bio's context, to fill in.
+    fn ctx_mut(&mut self) -> &mut BioCtx<C> {
+        // SAFETY: `ctx` is ours until submission (type invariant).
+        unsafe { self.ctx.as_mut() }
+    }
+
+    /// Gives up the bio as a raw pointer, still unsubmitted, its context in
+    /// `bi_private`; [`Bio::from_raw`] takes it back.
+    fn into_raw(self) -> *mut bindings::bio {
+        let bio = self.bio.as_ptr();
+        core::mem::forget(self);
+        bio
+    }
+
+    /// # Safety
+    ///
+    /// `bio` came from [`Bio::into_raw`] of a `Bio<C, D>` and is taken back
+    /// once.
+    unsafe fn from_raw(bio: *mut bindings::bio) -> Self {
+        // SAFETY: the caller's guarantee: `bi_private` still holds the
+        // context that `wrap` leaked into it.
+        let ctx = unsafe { (*bio).bi_private.cast::<BioCtx<C>>() };
+        // INVARIANT: as it was when `into_raw` gave it up.
+        Self {
+            bio: NonNull::new(bio).expect("bio pointer is never NULL"),
+            ctx: NonNull::new(ctx).expect("bio context is never NULL"),
+            _dir: PhantomData,
+        }
     }
 
     /// Adds bytes `offset..offset + len` of a split folio, claiming them from
@@ -573,8 +637,7 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
         let ctx = unsafe { &mut *self.ctx.as_ptr() };
         let listed = ctx.splits.iter().any(|s| Arc::ptr_eq(s, &builder.split));
         if !listed {
-            ctx.splits
-                .push(builder.split.clone(), gfp(self.readahead))?;
+            ctx.splits.push(builder.split.clone(), gfp(ctx.readahead))?;
         }
         // Count the bytes before the bio can exist for the block layer.
         builder.split.pending.add(len, Relaxed);
@@ -592,25 +655,25 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
             return Err(EAGAIN);
         }
         builder.claim(offset, end)?;
-        self.bytes += len;
+        ctx.bytes += len;
         Ok(())
     }
 
     /// Number of whole folios in the bio.
     pub(crate) fn folios(&self) -> usize {
-        self.folios
+        self.ctx().folios
     }
 
     /// Number of bytes the bio will transfer.
     pub(crate) fn bytes(&self) -> usize {
-        self.bytes
+        self.ctx().bytes
     }
 
     /// Sends the bio to the block layer. Its completion ends the folios'
     /// I/O. An empty bio is not sent (a zero-length request confuses
     /// drivers); it is just freed.
     pub(crate) fn submit(self) {
-        if self.bytes == 0 {
+        if self.bytes() == 0 {
             return;
         }
         let bio = self.bio.as_ptr();
@@ -674,9 +737,108 @@ impl<C: BioCompletion> Bio<C, Read> {
         }
         // INVARIANT: the folio's unlocking now belongs to the bio.
         let _ = folio.into_raw();
-        self.folios += 1;
-        self.bytes += len;
+        let ctx = self.ctx_mut();
+        ctx.folios += 1;
+        ctx.bytes += len;
         Ok(())
+    }
+}
+
+impl<C: BioCompletion> Bio<C, Read> {
+    /// Takes back a bio that was never sent, as if it had not been made:
+    /// its pieces of split folios leave their folios' counts (a
+    /// [`SplitBuilder`] still holding a folio keeps it from ending), its
+    /// whole folios end their reads failed, and no error is reported, since
+    /// no I/O failed. (Dropping an unsent bio reports it as failed I/O.)
+    pub(crate) fn cancel(self) {
+        let bio = self.into_raw();
+        // SAFETY: the bio is ours and was never submitted; `bi_private` is
+        // the context that `wrap` leaked, taken back here once.
+        let ctx = unsafe { KBox::from_raw((*bio).bi_private.cast::<BioCtx<C>>()) };
+        let BioCtx { token, splits, .. } = KBox::into_inner(ctx);
+        // SAFETY: a read bio that will never be submitted; its folios have
+        // not been ended.
+        unsafe { end_folios(bio, &splits, false, EIO.to_errno()) };
+        drop(splits);
+        // SAFETY: we hold the bio's only reference; nothing touches it after.
+        unsafe { bindings::bio_put(bio) };
+        drop(token);
+    }
+}
+
+/// Filled bios kept back from the block layer, in the order they were
+/// filled: chained through `bi_next`, as `struct bio_list` chains them, so
+/// that holding a bio costs no memory. (A holder that must undo its work
+/// when memory is short cannot depend on an allocation to keep track of it.)
+///
+/// # Invariants
+///
+/// `head` is null, or the first of a chain through `bi_next` that ends at
+/// `tail`, of bios from [`Bio::into_raw`] of `Bio<C, D>`s, owned here.
+pub(crate) struct HeldBios<C: BioCompletion, D: Direction> {
+    head: *mut bindings::bio,
+    tail: *mut bindings::bio,
+    _bios: PhantomData<Bio<C, D>>,
+}
+
+// SAFETY: as for `Bio`: unsubmitted bios are plain memory that we own.
+unsafe impl<C: BioCompletion, D: Direction> Send for HeldBios<C, D> {}
+
+impl<C: BioCompletion, D: Direction> HeldBios<C, D> {
+    /// No bio held.
+    pub(crate) fn new() -> Self {
+        // INVARIANT: an empty chain.
+        Self {
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+            _bios: PhantomData,
+        }
+    }
+
+    /// Holds `bio`, after those held already.
+    pub(crate) fn push(&mut self, bio: Bio<C, D>) {
+        let bio = bio.into_raw();
+        // SAFETY: `bio` is ours and unsubmitted, so is `tail` if not null
+        // (type invariant): their `bi_next` is free for us to use.
+        unsafe {
+            (*bio).bi_next = core::ptr::null_mut();
+            if self.tail.is_null() {
+                self.head = bio;
+            } else {
+                (*self.tail).bi_next = bio;
+            }
+        }
+        // INVARIANT: `bio` ends the chain.
+        self.tail = bio;
+    }
+
+    /// The first bio held, no longer held.
+    pub(crate) fn pop(&mut self) -> Option<Bio<C, D>> {
+        if self.head.is_null() {
+            return None;
+        }
+        let bio = self.head;
+        // SAFETY: `bio` heads the chain and is ours (type invariant); its
+        // `bi_next` goes back to null, as the block layer expects.
+        unsafe {
+            self.head = (*bio).bi_next;
+            (*bio).bi_next = core::ptr::null_mut();
+        }
+        if self.head.is_null() {
+            self.tail = core::ptr::null_mut();
+        }
+        // SAFETY: `bio` came from `into_raw` (type invariant) and left the
+        // chain just now.
+        Some(unsafe { Bio::from_raw(bio) })
+    }
+}
+
+impl<C: BioCompletion, D: Direction> Drop for HeldBios<C, D> {
+    /// Bios still held are dropped, unsent: their folios' I/O fails.
+    fn drop(&mut self) {
+        while let Some(bio) = self.pop() {
+            drop(bio);
+        }
     }
 }
 
@@ -746,15 +908,16 @@ impl<C: BioCompletion> Bio<C, Write> {
             ffi_ext::rmpage_folio_start_writeback(ptr);
             bindings::folio_unlock(ptr);
         }
-        self.folios += 1;
-        self.bytes += len;
+        let ctx = self.ctx_mut();
+        ctx.folios += 1;
+        ctx.bytes += len;
         Ok(())
     }
 }
 
 impl<C: BioCompletion, D: Direction> Drop for Bio<C, D> {
     fn drop(&mut self) {
-        if self.bytes == 0 {
+        if self.bytes() == 0 {
             // Nothing in it to fail, and no read to report: just free it.
             // SAFETY: the bio is ours and was never submitted, and `ctx` is
             // the box `alloc` leaked into it; neither is used again.
@@ -795,6 +958,7 @@ unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
         token,
         write,
         splits,
+        ..
     } = KBox::into_inner(ctx);
     // SAFETY: `bio` is valid until we put it.
     let err = unsafe { ffi_ext::rmpage_bio_status_errno(bio) };
@@ -806,7 +970,26 @@ unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
             Some(Error::from_errno(err))
         },
     );
+    // SAFETY: the bio completed: its folios are ours to end, once.
+    unsafe { end_folios(bio, &splits, write, err) };
+    drop(splits);
+    // SAFETY: we hold the bio's only reference; nothing touches it after.
+    unsafe { bindings::bio_put(bio) };
+    // The very last act: the mount may go once this is done.
+    drop(token);
+}
 
+/// Ends the I/O of every folio in `bio`, as its completion does: each piece
+/// of a split folio (those listed in `splits`) leaves its folio's count,
+/// each whole folio of a read ends its read, uptodate if `err` is 0, and
+/// each of a write ends its writeback, the error recorded in its mapping.
+///
+/// # Safety
+///
+/// `bio` is a [`Bio`] of direction `write`, whose `splits` are those of its
+/// context, that is done with (completed, or never to be submitted) and
+/// whose folios have not been ended yet.
+unsafe fn end_folios(bio: *mut bindings::bio, splits: &[Arc<SplitFolio>], write: bool, err: i32) {
     let mut iter = MaybeUninit::<bindings::folio_iter>::uninit();
     // SAFETY: `bio` is valid; the helper initialises `iter`.
     let mut folio = unsafe { ffi_ext::rmpage_bio_first_folio(bio, iter.as_mut_ptr()) };
@@ -834,9 +1017,4 @@ unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
         // is still valid since we have not put the bio.
         folio = unsafe { ffi_ext::rmpage_bio_next_folio(bio, iter.as_mut_ptr()) };
     }
-    drop(splits);
-    // SAFETY: we hold the bio's only reference; nothing touches it after.
-    unsafe { bindings::bio_put(bio) };
-    // The very last act: the mount may go once this is done.
-    drop(token);
 }

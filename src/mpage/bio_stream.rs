@@ -10,7 +10,7 @@ use super::{
     plan::{BioPlanner, BioSteps},
     stats::Stats,
 };
-use crate::rust_bindings::bio::{Bio, BlockDevice, Direction, Read, SplitBuilder, Write};
+use crate::rust_bindings::bio::{Bio, BlockDevice, Direction, HeldBios, Read, SplitBuilder, Write};
 use core::ops::Range;
 use kernel::{error::Error, prelude::*};
 
@@ -62,13 +62,35 @@ impl<T> NotAdded<T> {
 }
 
 /// The bios one read or writeback call sends to `bdev`, in direction `D`:
-/// the open one, and the planner that knows where it ends on disk.
+/// the open one, those held back (if holding), and the planner that knows
+/// where the open one ends on disk.
 pub(crate) struct BioStream<'s, D: AtBoundary> {
     bio: Option<Bio<Stats, D>>,
+    /// While holding ([`BioStream::hold`]): the bios filled since, not sent.
+    held: Option<HeldBios<Stats, D>>,
     pub(crate) planner: BioPlanner,
     stats: &'s Stats,
     bdev: BlockDevice<'s>,
     blkbits: u32,
+}
+
+impl BioStream<'_, Read> {
+    /// Cancels the work done since [`BioStream::hold`]: the bios held back
+    /// and the open one are taken back unsent, so that none of it reaches
+    /// the disk and the folio pieces in them are in no bio. Bios are sent
+    /// as they fill from here on. Without a hold, does nothing.
+    pub(crate) fn discard(&mut self) {
+        let Some(mut held) = self.held.take() else {
+            return;
+        };
+        while let Some(bio) = held.pop() {
+            bio.cancel();
+        }
+        if let Some(bio) = self.bio.take() {
+            bio.cancel();
+        }
+        self.planner.closed();
+    }
 }
 
 impl<'s, D: AtBoundary> BioStream<'s, D> {
@@ -77,6 +99,7 @@ impl<'s, D: AtBoundary> BioStream<'s, D> {
     pub(crate) fn new(stats: &'s Stats, bdev: BlockDevice<'s>, blkbits: u32) -> Self {
         Self {
             bio: None,
+            held: None,
             planner: BioPlanner::default(),
             stats,
             bdev,
@@ -84,12 +107,38 @@ impl<'s, D: AtBoundary> BioStream<'s, D> {
         }
     }
 
-    /// Sends the open bio, if any, to the block layer.
+    /// Sends the open bio, if any, to the block layer, or holds it back if
+    /// holding.
     pub(crate) fn submit(&mut self) {
         if let Some(bio) = self.bio.take().filter(|bio| bio.bytes() > 0) {
-            let (folios, bytes) = (bio.folios(), bio.bytes());
-            self.stats.bio_submitted(D::WRITE, folios, bytes);
-            bio.submit();
+            match &mut self.held {
+                Some(held) => held.push(bio),
+                None => self.send(bio),
+            }
+        }
+    }
+
+    fn send(&self, bio: Bio<Stats, D>) {
+        self.stats
+            .bio_submitted(D::WRITE, bio.folios(), bio.bytes());
+        bio.submit();
+    }
+
+    /// From here until [`BioStream::release`] or [`BioStream::discard`],
+    /// bios that fill are held back instead of sent. The open bio is sent
+    /// first, so that what is held is the new work alone.
+    pub(crate) fn hold(&mut self) {
+        self.close();
+        self.held = Some(HeldBios::new());
+    }
+
+    /// Sends the bios held back, in the order they filled, and sends bios
+    /// as they fill from here on. The open bio stays open.
+    pub(crate) fn release(&mut self) {
+        if let Some(mut held) = self.held.take() {
+            while let Some(bio) = held.pop() {
+                self.send(bio);
+            }
         }
     }
 

@@ -7,8 +7,8 @@
 use super::{
     bio_stream::{BioStream, NotAdded},
     plan::{
-        bio_segments, plan_folio, walk_extents, Confusion, FolioPlan, FolioSpan, MapCache, MapKind,
-        Mapping,
+        bio_segments, hold_split_bios, plan_folio, setup_failure, walk_extents, Confusion,
+        FolioPlan, FolioSpan, MapCache, MapKind, Mapping, SetupFailure,
     },
     stats::Stats,
 };
@@ -18,7 +18,7 @@ use crate::rust_bindings::{
     readahead::Readahead,
 };
 use core::ops::Range;
-use kernel::{bindings, page::PAGE_SIZE, prelude::*};
+use kernel::{bindings, error::Error, page::PAGE_SIZE, prelude::*};
 
 /// A filesystem's block mapper, as the engine sees it.
 pub(crate) trait Mapper {
@@ -192,7 +192,9 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
 
     /// Reads a large folio in pieces: holes are zeroed here, each run of
     /// blocks contiguous on disk goes to a bio of its own (or continues the
-    /// open one), and the folio ends when its last piece completes.
+    /// open one), and the folio ends when its last piece completes. For
+    /// read_folio the bios are held back until every piece is in one, so
+    /// that a failure part way can still hand the folio on whole.
     fn read_split(&mut self, folio: ReadFolio, span: FolioSpan, pages_left: u64) -> Result {
         let target = self.target;
         let mut builder = match SplitBuilder::new(folio, self.readahead) {
@@ -200,6 +202,9 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             Err(folio) => return self.short_of_memory(folio),
         };
         Stats::inc(&target.stats.split_folios, 1);
+        if hold_split_bios(self.readahead) {
+            self.bios.hold();
+        }
         let mut cache = core::mem::take(&mut self.cache);
         let calls = cache.calls();
         let res = walk_extents(
@@ -229,17 +234,42 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
         );
         Stats::inc(&target.stats.map_calls, cache.calls() - calls);
         self.cache = cache;
-        if let Err(error) = res {
-            // Short of memory, readahead just stops; anything else is an
-            // error of the mapping.
-            if error != ENOMEM {
-                Stats::inc(&target.stats.read_errors, 1);
+        match res {
+            Ok(()) => {
+                // The builder's end: the folio ends when its last piece
+                // completes.
+                drop(builder);
+                self.bios.release();
+                Ok(())
             }
-            builder.fail();
+            Err(error) => {
+                // What was held back never reaches the disk: the folio's
+                // pieces are then in no bio.
+                self.bios.discard();
+                self.split_failed(builder, error)
+            }
         }
-        // The builder's end: the folio ends when its last piece completes.
+    }
+
+    /// A split folio's walk stopped on `error`. Short of memory, the folio
+    /// is taken back if none of it is in a bio, and then goes where a folio
+    /// read whole would ([`short_of_memory`](Self::short_of_memory)). A
+    /// failed mapping, or pieces in flight, fail the folio: it ends, not
+    /// uptodate, when its last piece completes.
+    fn split_failed(&mut self, builder: SplitBuilder, error: Error) -> Result {
+        let mut builder = if error == ENOMEM {
+            match builder.take_back() {
+                Ok(folio) => return self.short_of_memory(folio),
+                Err(builder) => builder,
+            }
+        } else {
+            Stats::inc(&self.target.stats.read_errors, 1);
+            builder
+        };
+        // `setup_failure(_, _, true)`, or a failed mapping: the folio fails.
+        builder.fail();
         drop(builder);
-        res
+        Err(error)
     }
 
     /// Adds `bytes` of a split folio, read from `nblocks` blocks at `pblk`,
@@ -260,20 +290,27 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             })
     }
 
-    /// A small allocation for `folio`'s I/O failed. Readahead, which is
-    /// speculative and allocates without reclaim, gives the folio back
-    /// unread and stops: read_folio reads it when someone wants it, and
-    /// allocates as it must. Reading it through the buffer_head path instead
-    /// (as fs/mpage.c does when a bio allocation fails) would take a
-    /// buffer_head per block with __GFP_NOFAIL, just when memory is short.
-    /// read_folio itself does take that path.
+    /// A small allocation for `folio`'s I/O failed, none of the folio in a
+    /// bio. Readahead, which is speculative and allocates without reclaim,
+    /// gives the folio back unread and stops: read_folio reads it when
+    /// someone wants it, and allocates as it must. Reading it through the
+    /// buffer_head path instead (as fs/mpage.c does when a bio allocation
+    /// fails) would take a buffer_head per block with __GFP_NOFAIL, just
+    /// when memory is short. read_folio itself does take that path.
     fn short_of_memory(&mut self, folio: ReadFolio) -> Result {
-        if !self.readahead {
-            return self.fall_back(folio);
+        match setup_failure(true, self.readahead, false) {
+            SetupFailure::BufferHeads => self.fall_back(folio),
+            SetupFailure::GiveBack => {
+                self.bios.close();
+                folio.unlock();
+                Err(ENOMEM)
+            }
+            SetupFailure::Fail => {
+                self.bios.close();
+                folio.end_read(false);
+                Err(ENOMEM)
+            }
         }
-        self.bios.close();
-        folio.unlock();
-        Err(ENOMEM)
     }
 
     /// The buffer_head path, for folios one bio segment cannot describe.

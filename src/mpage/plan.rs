@@ -383,3 +383,47 @@ impl BioPlanner {
 pub(crate) fn bio_segments(pages_left: u64, max_vecs: u64) -> u64 {
     pages_left.clamp(1, max_vecs)
 }
+
+/// What a read does with a folio whose I/O could not be set up: an
+/// allocation for it (a bio, a bio's context, a split folio's counter) or a
+/// mapping of its blocks failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SetupFailure {
+    /// Read it through the buffer_head path, which allocates as it must:
+    /// fs/mpage.c's `confused:` when a bio cannot be allocated. The reader
+    /// of read_folio then never sees an allocation failure.
+    BufferHeads,
+    /// Unlock it unread and stop the readahead: read_folio reads it when
+    /// someone wants it, and may allocate as readahead must not.
+    GiveBack,
+    /// Fail its read: it does not become uptodate, and readahead stops.
+    Fail,
+}
+
+/// Decides a [`SetupFailure`]: `out_of_memory` if an allocation failed
+/// (otherwise a mapping did, which reading again would not cure);
+/// `readahead` for readahead, not read_folio; `in_flight` if some of the
+/// folio is in a bio already (pieces of a split folio), so that it can no
+/// longer be handed on whole. A folio read in pieces and one read whole get
+/// the same answer as long as none of their bytes is in a bio: see
+/// [`hold_split_bios`].
+pub(crate) fn setup_failure(out_of_memory: bool, readahead: bool, in_flight: bool) -> SetupFailure {
+    if !out_of_memory || in_flight {
+        SetupFailure::Fail
+    } else if readahead {
+        SetupFailure::GiveBack
+    } else {
+        SetupFailure::BufferHeads
+    }
+}
+
+/// Whether the bios of a folio read in pieces are held back until every
+/// piece is in one. read_folio's are: an allocation that fails part way
+/// through then finds none of the folio in flight, and the folio goes to
+/// the buffer_head path whole, as a folio read in one piece does
+/// ([`setup_failure`]). Readahead sends each bio as it fills: a failure
+/// gives up the folio anyway, and the pieces before a BH_Boundary reach the
+/// disk before the metadata that the next mapping reads.
+pub(crate) fn hold_split_bios(readahead: bool) -> bool {
+    !readahead
+}

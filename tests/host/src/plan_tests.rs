@@ -4,8 +4,8 @@
 //! block mapper, checked against fs/mpage.c's `do_mpage_readpage`.
 
 use crate::mpage::plan::{
-    bio_segments, plan_folio, walk_extents, BioPlanner, BioSteps, Confusion, Extent, FolioPlan,
-    FolioSpan, MapCache, MapKind, Mapping,
+    bio_segments, hold_split_bios, plan_folio, setup_failure, walk_extents, BioPlanner, BioSteps,
+    Confusion, Extent, FolioPlan, FolioSpan, MapCache, MapKind, Mapping, SetupFailure,
 };
 use crate::rng::Rng;
 
@@ -1948,4 +1948,37 @@ fn splittable_plans_differ_from_mpage_only_at_inner_boundaries() {
         plan_may_split(&mut map, &mut MapCache::default(), s),
         Ok(FolioPlan::Confused(Confusion::HoleThenData))
     );
+}
+
+/// An allocation failure in read_folio sends the folio to the buffer_head
+/// path, read in pieces or not, as long as none of it is in flight; and
+/// read_folio's pieces are held back, so none of it is.
+#[test]
+fn read_folio_short_of_memory_falls_back_whole_or_split() {
+    assert!(hold_split_bios(false));
+    assert_eq!(setup_failure(true, false, false), SetupFailure::BufferHeads);
+}
+
+/// Readahead, short of memory, gives the folio back unread, and sends its
+/// pieces as bios fill: one with pieces in flight can only fail.
+#[test]
+fn readahead_short_of_memory_gives_back_or_fails() {
+    assert!(!hold_split_bios(true));
+    assert_eq!(setup_failure(true, true, false), SetupFailure::GiveBack);
+    assert_eq!(setup_failure(true, true, true), SetupFailure::Fail);
+}
+
+/// A failed mapping fails the folio whatever else holds: reading it again
+/// another way maps the same blocks.
+#[test]
+fn failed_mapping_fails_the_folio() {
+    for readahead in [false, true] {
+        for in_flight in [false, true] {
+            assert_eq!(
+                setup_failure(false, readahead, in_flight),
+                SetupFailure::Fail
+            );
+        }
+    }
+    assert_eq!(setup_failure(true, false, true), SetupFailure::Fail);
 }
