@@ -10,8 +10,9 @@
 # (RMPAGE_FUZZ_CONFIGS, default "ext2 rust c"), walked (getdents64 with a
 # 280-byte buffer, the smallest for a 255-byte name, and lseek to d_off;
 # lstat, up to 64 KiB of every file, readlink), written (create, append,
-# truncate, unlink, mkdir) and unmounted, by tests/lib/fuzzrun.py, which prints one line per variant:
-# what each configuration did and whether rext2 agreed with the C ext2.
+# truncate, unlink, mkdir) and unmounted, by tests/lib/fuzzrun.py, which
+# prints one line per variant: what each configuration did and whether
+# rext2 agreed with the C ext2.
 # Checks: the clean bases walk without an error and show the source tree;
 # no kernel report, hang or stuck unmount under rext2 (a variant that gives
 # one is saved with its seed and index under $RMPAGE_OUT/fuzz-repro/); the

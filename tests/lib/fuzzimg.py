@@ -48,8 +48,8 @@ FIXED_HASH_SEED = "0b5e55ed-f022-4e0b-8a5e-0000000000ff"
 # descriptors and bitmaps other than group 0's are there to corrupt), the
 # inode count and size.
 GEOMETRY = {
-    1024: dict(size="4M", group=1024, inodes=256, inode_size=128),
-    4096: dict(size="4M", group=512, inodes=256, inode_size=256),
+    1024: dict(size="4M", group=1024, inodes=64, inode_size=128),
+    4096: dict(size="4M", group=512, inodes=64, inode_size=256),
 }
 
 S_IFMT = 0o170000
@@ -526,7 +526,9 @@ class Corrupter:
         }
         gd = rng.choice(fs.gd)
         regions["block bitmap"] = (gd["block_bitmap"] * fs.bs, (gd["block_bitmap"] + 1) * fs.bs)
-        regions["inode bitmap"] = (gd["inode_bitmap"] * fs.bs, gd["inode_bitmap"] * fs.bs + fs.inodes_per_group // 8)
+        # The group's bits and a little of the padding after them.
+        regions["inode bitmap"] = (gd["inode_bitmap"] * fs.bs,
+                                   gd["inode_bitmap"] * fs.bs + max(fs.inodes_per_group // 8, 16))
         ino = rng.choice(fs.used_inodes())
         regions["inode table"] = (fs.inode_offset(ino), fs.inode_offset(ino) + 128)
         dir_ino, block = rng.choice(fs.dir_blocks)
@@ -536,7 +538,7 @@ class Corrupter:
         regions["map block"] = (regions["map block"][0], regions["map block"][0] + fs.bs)
         name = rng.choice(sorted(regions) + ["inode table", "directory block"])
         start, end = regions[name]
-        n = rng.choice([1, 1, 2, 4, 8])
+        n = min(rng.choice([1, 1, 2, 4, 8]), end - start)
         spots = sorted(rng.sample(range(start, end), n))
         for spot in spots:
             self.img[spot] ^= rng.randrange(1, 256)

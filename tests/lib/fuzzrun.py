@@ -63,14 +63,10 @@ MAX_GETDENTS = 400
 GETDENTS_BUF = 280
 MOUNT_TIMEOUT = int(os.environ.get("RMPAGE_FUZZ_TIMEOUT", "120"))
 CFG_NAMES = {"ext2": "C ext2", "rust": "rext2 engine=rust", "c": "rext2 engine=c"}
-# The C ext2's write phase skips what makes the C ext2 itself WARN, so that
-# its baseline does not fail the suite's kernel log check: drop_nlink()
-# WARNs when unlink meets an inode whose link count is already 0, and
-# inc_nlink() when mkdir links into a directory whose count is 0 (the C
-# ext2 loads such inodes when i_dtime is 0). rext2 does both.
 
 
 def errname(code):
+    """The name of errno `code` (EIO, ...)."""
     return errno.errorcode.get(code, str(code))
 
 
@@ -103,7 +99,7 @@ class Kmsg:
             lines.append(msg.split("\n")[0])
 
 
-# ---- the walk, in the child ----
+# ---- the walk and the write phase, in the worker thread ----
 
 def getdents(fd, limit):
     """All entries of the open directory fd, read GETDENTS_BUF bytes at a
@@ -211,7 +207,15 @@ def walk(top):
 
 
 def write_phase(top, cfg):
-    """Create, append, truncate, unlink, mkdir: {operation: "OK" or "E:..."}."""
+    """Create, append, truncate, unlink, mkdir: {operation: "OK", "E:..."
+    or "skipped (why)"}.
+
+    The C ext2's write phase skips what makes the C ext2 itself WARN, so
+    that its baseline does not fail the suite's kernel log check:
+    drop_nlink() WARNs when unlink meets an inode whose link count is
+    already 0, and inc_nlink() when mkdir links into a directory whose
+    count is 0 (the C ext2 loads such inodes when i_dtime is 0). rext2
+    does both."""
     ops = {}
 
     def create():
@@ -268,7 +272,7 @@ def mount_walk_write(dev, mnt, cfg, say):
         say("result", {"mount": "crash", "trace": traceback.format_exc()})
 
 
-# ---- the parent ----
+# ---- the main thread ----
 
 class Loop:
     """A loop device over an image file, attached and detached by ioctl."""
@@ -382,6 +386,8 @@ def wrong_vs_base(reference, data):
 
 
 class Run:
+    """One fuzz run: the bases, the variants, the tallies and the checks."""
+
     def __init__(self, work, seed, variants, configs, repro):
         self.work, self.seed, self.variants, self.configs, self.repro = work, seed, variants, configs, repro
         self.kmsg = Kmsg()
@@ -394,9 +400,13 @@ class Run:
         self.skips = 0
 
     def check(self, ok, desc):
+        """Records one check's line for the end of the output."""
         self.checks.append(("ok" if ok else "not ok") + "\t" + desc)
 
-    def save(self, index, bs, image, desc, why, lines):
+    def save(self, index, bs, image, desc, whys, lines):
+        """Keeps variant `index` as a reproducer (the first 10 only):
+        the image, gzipped, and what happened (`whys`, then the kernel log
+        `lines`), with the commands that remake it."""
         if self.saved >= 10:
             return
         self.saved += 1
@@ -405,13 +415,17 @@ class Run:
         with gzip.open(name + ".img.gz", "wb") as f:
             f.write(image)
         with open(name + ".txt", "w") as f:
-            f.write(f"seed {self.seed} index {index} base {bs}-byte blocks\n{desc}\n{why}\n")
+            f.write(f"seed {self.seed} index {index} base {bs}-byte blocks\n{desc}\n")
+            f.write("\n".join(whys) + "\n")
             f.write(f"replay: python3 tests/lib/fuzzimg.py tree t && python3 tests/lib/fuzzimg.py base t "
                     f"b.img {bs} && python3 tests/lib/fuzzimg.py variant b.img {self.seed} {index} v.img\n")
-            f.write("\n".join(lines) + "\n")
-        print(f"# reproducer saved: {name}.img.gz ({why})")
+            f.write("kernel log:\n" + "\n".join(lines) + "\n")
+        print(f"# reproducer saved: {name}.img.gz ({whys[0]}); the same image on the host: "
+              f"fuzzimg.py tree t; fuzzimg.py base t b.img {bs}; fuzzimg.py variant b.img {self.seed} {index} v.img")
 
     def bases(self):
+        """Builds the tree and the bases, and walks each clean base under
+        every configuration: (all clean, notes on what was not)."""
         top = os.path.join(self.work, "fuzz-tree")
         if not os.path.isdir(top):
             fuzzimg.make_tree(top)
@@ -436,6 +450,7 @@ class Run:
                     errs = [f"{p}: {v}" for p, v in result.get("data", {}).items() if isinstance(v, str) and v.startswith("E:")]
                     notes.append(f"{bs} {cfg}: {hung or summary(result)} {errs[:3]} {result.get('ops')} {lines[:3]}")
                     if hung:
+                        self.hangs.append(f"clean {bs}-byte base: {CFG_NAMES[cfg]} hung in stage {hung}")
                         return False, notes
                     continue
                 self.reference.setdefault(bs, dict(result["data"]))
@@ -449,25 +464,29 @@ class Run:
         return clean_ok, notes
 
     def variant(self, index):
+        """Makes, mounts, walks and compares variant `index`; False if a
+        hang ends the run."""
         bs = fuzzimg.variant_base(self.seed, index)
         start = time.monotonic()
         image, desc = fuzzimg.variant(self.base[bs], self.seed, index)
         gen_ms = int((time.monotonic() - start) * 1000)
-        results, parts, agree = {}, [], True
+        results, parts, whys, klog, details = {}, [], [], [], []
         for cfg in self.configs:
             result, hung, ms = run_mount(cfg, image, self.work, self.mnt)
-            lines = [l for l in self.kmsg.read() if REPORT.search(l)]
+            lines = self.kmsg.read()
+            klog += [f"{cfg}: {line}" for line in lines]
+            reports = [line for line in lines if REPORT.search(line)]
             if hung:
                 why = f"{CFG_NAMES[cfg]} hung in stage {hung} (> {MOUNT_TIMEOUT}s)"
-                lines += [l for l in self.kmsg.read() if REPORT.search(l)]
+                klog += [f"{cfg}: {line}" for line in self.kmsg.read()]
                 self.hangs.append(f"{index}: {why}")
-                self.save(index, bs, image, desc, why, lines)
-                print(f"# {index} {bs // 1024}k {desc}: {why}")
+                self.save(index, bs, image, desc, [why], klog)
+                print(f"# {index} {bs // 1024}k: {'; '.join(parts)}; {why} | {desc}")
                 return False
-            if lines:
+            if reports:
                 who = self.ext2_reports if cfg == "ext2" else self.rext2_reports
-                who.append(f"{index} ({CFG_NAMES[cfg]}): {lines[0]}")
-                self.save(index, bs, image, desc, f"kernel report under {CFG_NAMES[cfg]}", lines)
+                who.append(f"{index} ({CFG_NAMES[cfg]}): {reports[0]}")
+                whys.append(f"kernel report under {CFG_NAMES[cfg]}")
             if result["mount"] == "crash":
                 print("# walker crashed: " + result["trace"].replace("\n", "\n# "))
                 self.rext2_reports.append(f"{index}: walker crashed under {CFG_NAMES[cfg]}")
@@ -475,48 +494,57 @@ class Run:
             if result["mount"] == "OK" and result["umount"] != "OK":
                 why = f"{CFG_NAMES[cfg]}: umount failed with {result['umount']}"
                 self.hangs.append(f"{index}: {why}")
-                self.save(index, bs, image, desc, why, lines)
+                whys.append(why)
                 # The mount is still there: take it away before the next.
                 libc.umount2(self.mnt, 2)
             results[cfg] = result
-            t = self.tally[cfg]
-            if result["mount"] == "OK":
-                t["walked"] += 1
-                t["errors"] += result["stats"]["errors"] > 0
-                self.skips += sum(1 for v in result["ops"].values() if v.startswith("skipped"))
-                if cfg != "ext2" and result["stats"]["seek_mismatch"]:
-                    self.seek_bad.append(f"{index} {cfg}: {result['stats']['seek_mismatch'][0]}")
-            else:
-                t["refused"] += 1
+            self.count(index, cfg, result)
             parts.append(f"{cfg} {summary(result)} {ms}ms")
         c_ext2 = results.get("ext2")
         for cfg in results:
             if cfg == "ext2" or c_ext2 is None:
                 continue
-            mine = results[cfg]
+            mine, name = results[cfg], CFG_NAMES[cfg]
             if c_ext2["mount"] != "OK":
                 self.refusal_cases += 1
                 if mine["mount"] == "OK":
                     wrong = wrong_vs_base(self.reference[bs], mine["data"])
                     if wrong:
-                        agree = False
+                        whys.append(f"the C ext2 refuses the mount, {name} reads other data than the base's")
                         self.refusal_bad.append(f"{index} {cfg}: {wrong[:3]}")
+                        details += [f"{path}: base {self.reference[bs].get(path)!r:.80}, {name} "
+                                    f"{mine['data'][path]!r:.80}" for path in wrong[:20]]
             elif mine["mount"] == "OK":
                 both = [p for p in set(mine["data"]) & set(c_ext2["data"])]
                 self.data_compared += len(both)
                 bad = compare(c_ext2["data"], mine["data"], both)
                 if bad:
-                    agree = False
+                    whys.append(f"{name} reads other data than the C ext2")
                     self.data_bad.append(f"{index} {cfg}: {bad[:3]}")
-        verdict = "agree" if agree else "DISAGREE"
+                    details += [f"{path}: C ext2 {c_ext2['data'][path]!r:.80}, {name} "
+                                f"{mine['data'][path]!r:.80}" for path in bad[:20]]
+        verdict = "agree" if not whys else "FAIL: " + ", ".join(whys)
         total_ms = int((time.monotonic() - start) * 1000)
         print(f"# {index} {bs // 1024}k: {'; '.join(parts)}; {verdict}; made in {gen_ms}ms, "
               f"{total_ms}ms in all | {desc}")
-        if not agree:
-            self.save(index, bs, image, desc, "rext2 and the C ext2 disagree", [])
+        if whys:
+            self.save(index, bs, image, desc, whys + parts + details, klog)
         return True
 
+    def count(self, index, cfg, result):
+        """Adds a configuration's outcome on variant `index` to the tallies."""
+        tally = self.tally[cfg]
+        if result["mount"] != "OK":
+            tally["refused"] += 1
+            return
+        tally["walked"] += 1
+        tally["errors"] += result["stats"]["errors"] > 0
+        self.skips += sum(1 for v in result["ops"].values() if v.startswith("skipped"))
+        if cfg != "ext2" and result["stats"]["seek_mismatch"]:
+            self.seek_bad.append(f"{index} {cfg}: {result['stats']['seek_mismatch'][0]}")
+
     def main(self):
+        """The bases, the variants, the tallies, the checks."""
         self.mnt = os.path.join(self.work, "fuzz-mnt").encode()
         os.makedirs(self.mnt, exist_ok=True)
         clean, notes = self.bases()
@@ -576,6 +604,7 @@ class Run:
 
 
 def main(argv):
+    """fuzzrun.py WORKDIR SEED VARIANTS "CONFIGS" REPRO_DIR"""
     work, seed, variants, configs, repro = argv[1], argv[2], int(argv[3]), argv[4].split(), argv[5]
     sys.stdout.reconfigure(line_buffering=True)
     Run(work, seed, variants, configs, repro).main()
