@@ -364,7 +364,7 @@ class Corrupter:
             first = fs.first_data_block + group * fs.blocks_per_group
             how = rng.choice(["clear a used data block", "clear metadata", "set free bits",
                               "clear all", "set all"])
-            in_group = [b for bl in fs.data_blocks.values() for b in bl + []
+            in_group = [b for bl in fs.data_blocks.values() for b in bl
                         if first <= b < first + fs.blocks_per_group]
             in_group += [b for bl in fs.map_blocks.values() for b in bl
                          if first <= b < first + fs.blocks_per_group]
@@ -534,8 +534,8 @@ class Corrupter:
         dir_ino, block = rng.choice(fs.dir_blocks)
         regions["directory block"] = (block * fs.bs, (block + 1) * fs.bs)
         maps = [b for bl in fs.map_blocks.values() for b in bl]
-        regions["map block"] = (maps and (rng.choice(maps) * fs.bs) or 0, 0)
-        regions["map block"] = (regions["map block"][0], regions["map block"][0] + fs.bs)
+        map_start = rng.choice(maps) * fs.bs if maps else 0
+        regions["map block"] = (map_start, map_start + fs.bs)
         name = rng.choice(sorted(regions) + ["inode table", "directory block"])
         start, end = regions[name]
         n = min(rng.choice([1, 1, 2, 4, 8]), end - start)
