@@ -21,7 +21,11 @@
 # C ext2 refuses at mount, rext2 refuses or reads only the base's data;
 # what rext2 reads equals what the C ext2 reads where both read; rext2's
 # seekdir agrees with its readdir. RMPAGE_FUZZ_TIMEOUT (default 120) is the
-# seconds one mount, walk, write phase and unmount may take.
+# seconds one mount, walk, write phase and unmount may take;
+# RMPAGE_FUZZ_FIRST (default 0) the first index (to replay a variant:
+# RMPAGE_FUZZ_SEED=S RMPAGE_FUZZ_FIRST=I RMPAGE_FUZZ_VARIANTS=1). Data read
+# through a block map that a variant led into metadata is not compared
+# (the super block holds what each mount wrote there).
 . "$(dirname "$0")/lib/rmpage.sh"
 
 seed=${RMPAGE_FUZZ_SEED:-1}

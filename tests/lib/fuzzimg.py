@@ -216,7 +216,8 @@ class Ext2:
     def _walk(self):
         todo = [ROOT_INO]
         self.inodes[ROOT_INO] = self.inode(ROOT_INO)["mode"]
-        self.names = {ROOT_INO: "/"}
+        self.names = {ROOT_INO: "/"}  # for descriptions: long names cut
+        self.paths = {ROOT_INO: ""}  # as the walk of a mount names them
         while todo:
             ino = todo.pop()
             mode = self.inodes[ino]
@@ -236,6 +237,7 @@ class Ext2:
                     if child and name not in (b".", b"..") and child not in self.inodes:
                         self.inodes[child] = self.inode(child)["mode"]
                         self.names[child] = self.names[ino].rstrip("/") + "/" + short(name)
+                        self.paths[child] = self.paths[ino] + "/" + name.decode(errors="replace")
                         todo.append(child)
                     pos += rec_len
 
@@ -268,6 +270,11 @@ class Corrupter:
 
     def __init__(self, fs, rng):
         self.fs, self.rng, self.img = fs, rng, fs.img
+        # Paths whose block map now leads into metadata: what a read of
+        # them gives depends on what the mount wrote there (the super
+        # block's mount count and times, ...), so it differs between file
+        # systems without either being wrong.
+        self.onto_metadata = []
 
     def get(self, off, fmt):
         return struct.unpack_from("<" + fmt, self.img, off)[0]
@@ -459,6 +466,8 @@ class Corrupter:
             kind, value = "its own map block", rng.choice(fs.map_blocks[ino])
         else:
             kind, value = self.block_value()
+            if kind not in ("past the device", "block 0"):
+                self.onto_metadata.append(fs.paths[ino])
         if value == old:
             value = old + 1
         what = {0: "data", 1: "indirect", 2: "double indirect", 3: "triple indirect"}[level]
@@ -561,9 +570,11 @@ class Base:
         self.fs = Ext2(bytearray(self.data))
 
 
-def variant(base, seed, index):
+def variant(base, seed, index, notes=None):
     """Variant `index` of `seed` made from `base` (a Base, or the image's
-    bytes): (image bytes, description)."""
+    bytes): (image bytes, description). `notes`, a dict, gets
+    "onto_metadata": the paths whose block map the corruption led into
+    metadata."""
     if not isinstance(base, Base):
         base = Base(base)
     img = bytearray(base.data)
@@ -578,6 +589,8 @@ def variant(base, seed, index):
     if img == base.data:
         # Bits already set, a count already at the value: flip bytes instead.
         cls, desc = "flip", f"({desc}: no change) " + corrupter.flip()
+    if notes is not None:
+        notes["onto_metadata"] = corrupter.onto_metadata
     return bytes(img), f"{cls}: {desc}"
 
 
