@@ -41,7 +41,7 @@ declare -A seconds=(
 	[01-module]=16 [02-mount]=88 [03-read]=232 [04-bio-parity]=80 [05-corrupt]=86
 	[06-ioerror]=24 [07-filled-mapping]=11 [08-pitfalls]=63 [09-write]=151
 	[10-write-pitfalls]=114 [11-namespace]=202 [12-fsx]=171 [13-programs]=46
-	[14-teardown]=72 [16-faults]=112
+	[14-teardown]=72 [15-fuzz]=150 [16-faults]=112
 )
 vms=${RMPAGE_CHECK_VMS:-2}
 [ "${#tests[@]}" -ge "$vms" ] || vms=${#tests[@]}
