@@ -330,18 +330,26 @@ impl SuperBlock {
             },
         };
         let bits_per_block = 8 * block_size;
-        let geometry_ok = sb.blocks_per_group != 0
+        let inodes_per_block = block_size / inode_size;
+        // ext2_fill_super's checks, each of which refuses the mount there
+        // too: the fragment size is the block size; a group holds at least
+        // a block of inodes, and its inode table, bitmaps and super block
+        // copy with room to spare; and the inode count is exactly what the
+        // groups hold (an inode is found by `inodes_per_group`: a count
+        // that disagrees means that figure is wrong, and inodes would be
+        // read from other inodes' slots).
+        let geometry_ok = le32(b, 28) == le32(b, 24)
+            && sb.blocks_per_group != 0
             && sb.blocks_per_group <= bits_per_block
-            && sb.inodes_per_group != 0
+            && sb.inodes_per_group >= inodes_per_block
             && sb.inodes_per_group <= bits_per_block
+            && sb.blocks_per_group > sb.inodes_per_group / inodes_per_block + 3
             && sb.first_data_block == u32::from(blkbits == 10)
             && sb.blocks_count > sb.first_data_block
             && sb.first_ino > ROOT_INO
             && sb.inodes_count >= sb.first_ino
             && u64::from(sb.inodes_count)
-                <= u64::from(sb.groups()) * u64::from(sb.inodes_per_group)
-            && u64::from(sb.inodes_per_group) * u64::from(inode_size)
-                <= u64::from(sb.blocks_per_group) * u64::from(block_size);
+                == u64::from(sb.groups()) * u64::from(sb.inodes_per_group);
         if !geometry_ok {
             return Err(Corrupt::Geometry);
         }

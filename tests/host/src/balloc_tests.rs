@@ -381,7 +381,10 @@ fn gdt_blocks_hold_32_descriptors_per_kib() {
     assert_eq!(gdt_blocks(&parsed(1024)), 1);
     assert_eq!(gdt_blocks(&parsed(4096)), 1);
     // 33 groups of 1 KiB blocks: 32 descriptors fill the first block.
-    let img = SbImage::new(1024).edit(|s| s.blocks_count = 1 + 32 * 8192 + 1);
+    let img = SbImage::new(1024).edit(|s| {
+        s.blocks_count = 1 + 32 * 8192 + 1;
+        s.inodes_count = 33 * s.inodes_per_group;
+    });
     let big = img.parse().unwrap();
     assert_eq!(big.groups(), 33);
     assert_eq!(gdt_blocks(&big), 2);

@@ -272,7 +272,7 @@ fn superblock_groups_round_up() {
     assert_eq!(one.parse().unwrap().groups(), 1);
     let two = img.edit(|s| {
         s.blocks_count = 8194;
-        s.inodes_count = 1024;
+        s.inodes_count = 2048;
     });
     assert_eq!(two.parse().unwrap().groups(), 2);
 }
@@ -417,7 +417,7 @@ fn superblock_inode_size_must_be_a_power_of_two_up_to_a_block() {
 #[test]
 fn superblock_bad_geometry_is_refused() {
     let img = SbImage::new(1024);
-    let bad: [(&str, SbImage); 11] = [
+    let bad: [(&str, SbImage); 14] = [
         ("blocks_per_group 0", img.edit(|s| s.blocks_per_group = 0)),
         (
             "blocks_per_group over a bitmap",
@@ -450,19 +450,52 @@ fn superblock_bad_geometry_is_refused() {
             img.edit(|s| s.inodes_count = 3 * 1024 + 1),
         ),
         (
+            // ext2_fill_super's "invalid #inodes": inodes_per_group one
+            // too many would read every inode past the first group from
+            // another's slot (found by tests/15-fuzz.sh, seed 1, 43).
+            "fewer inodes than the groups hold",
+            img.edit(|s| s.inodes_count = 3 * 1024 - 1),
+        ),
+        (
+            "inodes_per_group below a block of inodes",
+            // 2 inodes of 256 bytes a group, in 1 KiB blocks.
+            img.edit(|s| {
+                s.inodes_per_group = 2;
+                s.inodes_count = 3 * 2;
+                s.first_ino = 3;
+            }),
+        ),
+        (
             "inode table larger than the group",
             // 8192 inodes of 1 KiB in groups of 4096 1 KiB blocks.
             img.edit(|s| {
                 s.blocks_per_group = 4096;
+                s.blocks_count = 1 + 3 * 4096;
                 s.inodes_per_group = 8192;
-                s.inodes_count = 8192;
+                s.inodes_count = 3 * 8192;
                 s.inode_size = 1024;
+            }),
+        ),
+        (
+            "no room for the bitmaps beside the inode table",
+            // An inode table of 253 blocks in groups of 256.
+            img.edit(|s| {
+                s.blocks_per_group = 256;
+                s.blocks_count = 1 + 3 * 256;
+                s.inodes_per_group = 253 * 8;
+                s.inodes_count = 3 * 253 * 8;
+                s.inode_size = 128;
             }),
         ),
     ];
     for (what, sb) in bad {
         assert_eq!(sb.parse(), Err(Corrupt::Geometry), "{what}");
     }
+    // The fragment size is the block size (ext2_fill_super's "fragsize
+    // log != blocksize log").
+    let mut b = img.bytes();
+    b[28] = 1;
+    assert_eq!(SuperBlock::parse(&b, PAGE), Err(Corrupt::Geometry));
 }
 
 #[test]
@@ -487,14 +520,18 @@ fn superblock_geometry_at_its_limits_is_accepted() {
         .parse()
         .unwrap();
     assert_eq!(sb.groups(), 1);
+    // As few inodes as first_ino: one group of a block of inodes.
     let sb = img
         .edit(|s| {
-            s.first_ino = 3;
-            s.inodes_count = 3;
+            s.blocks_count = 1 + 8192;
+            s.inodes_per_group = 8;
+            s.inodes_count = 8;
+            s.first_ino = 8;
+            s.inode_size = 128;
         })
         .parse()
         .unwrap();
-    assert_eq!(sb.first_ino, 3);
+    assert_eq!(sb.first_ino, 8);
 }
 
 #[test]
