@@ -39,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 
+from mktree import data  # the same bytes for the same seed, everywhere
+
 KIB, MIB = 1 << 10, 1 << 20
 # Fixed so that two builds of the base are the same image.
 FIXED_TIME = 1700000000
@@ -55,16 +57,6 @@ GEOMETRY = {
 S_IFMT = 0o170000
 S_IFDIR, S_IFREG, S_IFLNK = 0o040000, 0o100000, 0o120000
 ROOT_INO = 2
-
-
-def data(n, seed):
-    """n pseudo-random bytes, the same for the same seed."""
-    out = bytearray()
-    block = hashlib.sha256(seed.encode()).digest()
-    while len(out) < n:
-        block = hashlib.sha256(block).digest()
-        out += block * 64
-    return bytes(out[:n])
 
 
 def make_tree(top):
