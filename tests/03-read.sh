@@ -1,16 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Reading through rext2, cold cache, with both engines (rmpage's Rust engine
-# and the kernel's C fs/mpage.c behind the same block mapper): every file's
-# sha256 equals its source and the in-kernel C ext2's; with rmpage's engine
-# at 1 and 4 KiB blocks also through mmap and with 4 concurrent readers;
+# and the kernel's C fs/mpage.c behind the same block mapper; the C engine
+# at 1 and 4 KiB blocks): every file's sha256 equals its source and the
+# in-kernel C ext2's; with rmpage's engine at 1 and 4 KiB blocks also
+# through mmap and with 4 concurrent readers;
 # listings and symlink targets match; the engine's counters show the paths
 # it took.
 . "$(dirname "$0")/lib/rmpage.sh"
 MANIFEST="python3 $(dirname "$0")/lib/manifest.py"
 
 ktap_print_header
-ktap_set_plan 30
+ktap_set_plan 28
 rm_load
 src=$WORK/tree
 rm -rf "$src"
@@ -34,7 +35,11 @@ for bs in 1024 2048 4096; do
 	umount "$mnt"
 	ktap_check "bs $bs: C ext2 reads the fixture identical to its source" cmp -s "$WORK/want" "$WORK/ext2-$bs"
 
-	for engine in rust c; do
+	# The C engine at 1 and 4 KiB only: its paths are the kernel's own,
+	# and 2 KiB blocks add nothing to them that 1 and 4 do not.
+	engines="rust c"
+	[ $bs = 2048 ] && engines=rust
+	for engine in $engines; do
 		rm_mount_cold $engine "$dev" "$mnt"
 		$MANIFEST "$mnt" > "$WORK/got"
 		ktap_check "bs $bs, $engine engine: every file's sha256, size and symlink target equal the source" \
