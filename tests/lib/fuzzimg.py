@@ -210,6 +210,7 @@ class Ext2:
         self.inodes[ROOT_INO] = self.inode(ROOT_INO)["mode"]
         self.names = {ROOT_INO: "/"}  # for descriptions: long names cut
         self.paths = {ROOT_INO: ""}  # as the walk of a mount names them
+        self.links = {ROOT_INO: [""]}  # every path of an inode (hard links)
         while todo:
             ino = todo.pop()
             mode = self.inodes[ino]
@@ -226,6 +227,9 @@ class Ext2:
                         break
                     self.entries.append((ino, pos, end))
                     name = bytes(self.img[pos + 8:pos + 8 + name_len])
+                    if child and name not in (b".", b".."):
+                        path = self.paths[ino] + "/" + name.decode(errors="replace")
+                        self.links.setdefault(child, []).append(path)
                     if child and name not in (b".", b"..") and child not in self.inodes:
                         self.inodes[child] = self.inode(child)["mode"]
                         self.names[child] = self.names[ino].rstrip("/") + "/" + short(name)
@@ -459,7 +463,8 @@ class Corrupter:
         else:
             kind, value = self.block_value()
             if kind not in ("past the device", "block 0"):
-                self.onto_metadata.append(fs.paths[ino])
+                # By inode: a hard link reads the same blocks.
+                self.onto_metadata += fs.links[ino]
         if value == old:
             value = old + 1
         what = {0: "data", 1: "indirect", 2: "double indirect", 3: "triple indirect"}[level]
