@@ -482,8 +482,9 @@ struct BioCtx<C: BioCompletion> {
     folios: usize,
     /// Number of bytes the bio will transfer.
     bytes: usize,
-    /// Whether the bio is readahead's, whose small allocations may fail.
-    readahead: bool,
+    /// Whether the bio's small allocations must not wait (readahead's, or
+    /// one filled while others are held back): they may fail.
+    nowait: bool,
 }
 
 /// Allocation flags for the engine's small allocations (a bio's context, a
@@ -492,12 +493,47 @@ struct BioCtx<C: BioCompletion> {
 /// in reclaim nor wake the OOM killer (fs/mpage.c gives them
 /// `__GFP_NORETRY`, which the kernel crate does not offer), and fail
 /// quietly: GFP_NOWAIT. Its caller then reads the folio through the
-/// buffer_head path or leaves it for read_folio.
-fn gfp(readahead: bool) -> kernel::alloc::Flags {
-    if readahead {
+/// buffer_head path or leaves it for read_folio. So must the allocations
+/// for a bio filled while others are held back ([`ReadAlloc::Held`]).
+fn gfp(nowait: bool) -> kernel::alloc::Flags {
+    if nowait {
         GFP_NOWAIT | __GFP_NOWARN
     } else {
         GFP_KERNEL
+    }
+}
+
+/// How a read bio may be allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadAlloc {
+    /// For read_folio, which must make progress: from the bio_set's
+    /// mempool, waiting for an element if memory is short.
+    Wait,
+    /// For readahead, which is optional: `REQ_RAHEAD`, no retrying or
+    /// warning, and it may fail.
+    Readahead,
+    /// While earlier bios of the same read are held back unsent: not
+    /// waiting at all, since what the mempool would wait for may be those
+    /// very bios (block/bio.c: submit a bio before allocating the next).
+    /// It may fail.
+    Held,
+}
+
+impl ReadAlloc {
+    /// The kind for a read by `readahead` or read_folio, with bios `held`
+    /// back or not (only read_folio holds bios back).
+    pub(crate) fn new(readahead: bool, held: bool) -> Self {
+        match (readahead, held) {
+            (_, true) => Self::Held,
+            (true, false) => Self::Readahead,
+            (false, false) => Self::Wait,
+        }
+    }
+
+    /// Whether the bio's small allocations (its context, its list of split
+    /// folios) must not wait either.
+    fn nowait(self) -> bool {
+        self != Self::Wait
     }
 }
 
@@ -546,7 +582,7 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
         sector: u64,
         in_flight: &InFlight<C>,
         flags: kernel::alloc::Flags,
-        readahead: bool,
+        nowait: bool,
     ) -> Option<Self> {
         let ctx = match KBox::new(
             BioCtx {
@@ -555,7 +591,7 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
                 splits: KVec::new(),
                 folios: 0,
                 bytes: 0,
-                readahead,
+                nowait,
             },
             flags,
         ) {
@@ -637,7 +673,7 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
         let ctx = unsafe { &mut *self.ctx.as_ptr() };
         let listed = ctx.splits.iter().any(|s| Arc::ptr_eq(s, &builder.split));
         if !listed {
-            ctx.splits.push(builder.split.clone(), gfp(ctx.readahead))?;
+            ctx.splits.push(builder.split.clone(), gfp(ctx.nowait))?;
         }
         // Count the bytes before the bio can exist for the block layer.
         builder.split.pending.add(len, Relaxed);
@@ -686,32 +722,33 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
 
 impl<C: BioCompletion> Bio<C, Read> {
     /// Allocates a read bio for `nr_vecs` segments, starting at 512-byte
-    /// `sector` of `bdev`.
-    ///
-    /// Bios for readahead carry `REQ_RAHEAD` and are allocated without
-    /// retrying or warning: they may fail (`None`), and the caller then reads
-    /// the folio through the buffer_head path instead. Others come from the
-    /// bio_set's mempool. The bio counts in `in_flight`, its mount's, until
-    /// its completion is over.
+    /// `sector` of `bdev`, as `how` says ([`ReadAlloc`]): read_folio's come
+    /// from the bio_set's mempool and wait for it; readahead's carry
+    /// `REQ_RAHEAD`, and they and those filled while others are held back
+    /// may fail (`None`): the caller then reads the folio another way. The
+    /// bio counts in `in_flight`, its mount's, until its completion is over.
     pub(crate) fn alloc(
         bdev: BlockDevice<'_>,
         sector: u64,
         nr_vecs: usize,
-        readahead: bool,
+        how: ReadAlloc,
         in_flight: &InFlight<C>,
     ) -> Option<Self> {
         let nr_vecs = nr_vecs.clamp(1, bindings::BIO_MAX_VECS as usize) as u16;
+        let readahead = how == ReadAlloc::Readahead;
+        let nowait = how == ReadAlloc::Held;
         // SAFETY: the helper only computes a flag word.
         let opf = unsafe { ffi_ext::rmpage_req_op_read(readahead) };
         // SAFETY: `bdev` is open (its invariant); `nr_vecs` is within
         // BIO_MAX_VECS.
-        let bio = unsafe { ffi_ext::rmpage_bio_alloc(bdev.0.as_ptr(), nr_vecs, opf, readahead) };
+        let bio =
+            unsafe { ffi_ext::rmpage_bio_alloc(bdev.0.as_ptr(), nr_vecs, opf, readahead, nowait) };
         Self::wrap(
             NonNull::new(bio)?,
             sector,
             in_flight,
-            gfp(readahead),
-            readahead,
+            gfp(how.nowait()),
+            how.nowait(),
         )
     }
 

@@ -83,14 +83,19 @@ unsigned int rmpage_req_op_read(bool readahead)
 /*
  * Readahead is optional: its allocations must not retry hard or warn, and
  * may fail (mpage.c does the same). Reads for read_folio must make progress,
- * so they come from the bio_set's mempool with GFP_KERNEL.
+ * so they come from the bio_set's mempool with GFP_KERNEL. @nowait: earlier
+ * bios of the caller are still unsent, and may be the mempool's reserve that
+ * GFP_KERNEL would wait for (bio_alloc_bioset(): submit a bio before
+ * allocating the next), so the allocation does not wait at all.
  */
 struct bio *rmpage_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
-			     unsigned int opf, bool readahead)
+			     unsigned int opf, bool readahead, bool nowait)
 {
 	gfp_t gfp = GFP_KERNEL;
 
-	if (readahead)
+	if (nowait)
+		gfp = GFP_NOWAIT | __GFP_NOWARN;
+	else if (readahead)
 		gfp |= __GFP_NORETRY | __GFP_NOWARN;
 	return bio_alloc(bdev, nr_vecs, opf, gfp);
 }

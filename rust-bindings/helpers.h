@@ -44,7 +44,7 @@ unsigned int rmpage_readahead_count(struct readahead_control *rac);
 
 /* bio */
 struct bio *rmpage_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
-			     unsigned int opf, bool readahead);
+			     unsigned int opf, bool readahead, bool nowait);
 unsigned int rmpage_req_op_read(bool readahead);
 struct folio *rmpage_bio_first_folio(struct bio *bio, struct folio_iter *fi);
 struct folio *rmpage_bio_next_folio(struct bio *bio, struct folio_iter *fi);

@@ -132,6 +132,11 @@ impl<'s, D: AtBoundary> BioStream<'s, D> {
         self.held = Some(HeldBios::new());
     }
 
+    /// Whether bios are held back ([`BioStream::hold`]).
+    pub(crate) fn holding(&self) -> bool {
+        self.held.is_some()
+    }
+
     /// Sends the bios held back, in the order they filled, and sends bios
     /// as they fill from here on. The open bio stays open.
     pub(crate) fn release(&mut self) {

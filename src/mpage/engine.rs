@@ -7,13 +7,13 @@
 use super::{
     bio_stream::{BioStream, NotAdded},
     plan::{
-        bio_segments, hold_split_bios, plan_folio, setup_failure, walk_extents, Confusion,
+        bio_segments, hold_split_bios, plan_folio, setup_failure, walk_extents, Confusion, Extent,
         FolioPlan, FolioSpan, MapCache, MapKind, Mapping, SetupFailure,
     },
     stats::Stats,
 };
 use crate::rust_bindings::{
-    bio::{BlockDevice, InFlight, Read, ReadBio, SplitBuilder},
+    bio::{BlockDevice, InFlight, Read, ReadAlloc, ReadBio, SplitBuilder},
     folio::ReadFolio,
     readahead::Readahead,
 };
@@ -54,14 +54,21 @@ pub(crate) struct ReadTarget<'a, M: Mapper> {
 impl<M: Mapper> ReadTarget<'_, M> {
     /// A read bio starting at device block `pblk`, with a segment for each
     /// of the request's `pages_left` pages, as fs/mpage.c allocates them;
-    /// `None` if memory is short.
-    fn new_bio(&self, pblk: u64, pages_left: u64, readahead: bool) -> Option<ReadBio<Stats>> {
+    /// `None` if memory is short. `held`: bios of this read are held back
+    /// unsent, so the allocation must not wait for memory.
+    fn new_bio(
+        &self,
+        pblk: u64,
+        pages_left: u64,
+        readahead: bool,
+        held: bool,
+    ) -> Option<ReadBio<Stats>> {
         let segments = bio_segments(pages_left, u64::from(bindings::BIO_MAX_VECS));
         ReadBio::alloc(
             self.bdev,
             pblk << (self.blkbits - 9),
             segments as usize,
-            readahead,
+            ReadAlloc::new(readahead, held),
             self.stats,
         )
     }
@@ -178,7 +185,7 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
             steps,
             boundary.then(|| pblk + nblocks - 1),
             folio,
-            || self.target.new_bio(pblk, pages_left, self.readahead),
+            || self.target.new_bio(pblk, pages_left, self.readahead, false),
             |bio, folio| bio.add_folio(folio, len, 0).map_err(NotAdded::refused),
         );
         match added {
@@ -192,48 +199,20 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
 
     /// Reads a large folio in pieces: holes are zeroed here, each run of
     /// blocks contiguous on disk goes to a bio of its own (or continues the
-    /// open one), and the folio ends when its last piece completes. For
-    /// read_folio the bios are held back until every piece is in one, so
-    /// that a failure part way can still hand the folio on whole.
+    /// open one), and the folio ends when its last piece completes.
     fn read_split(&mut self, folio: ReadFolio, span: FolioSpan, pages_left: u64) -> Result {
-        let target = self.target;
         let mut builder = match SplitBuilder::new(folio, self.readahead) {
             Ok(builder) => builder,
             Err(folio) => return self.short_of_memory(folio),
         };
-        Stats::inc(&target.stats.split_folios, 1);
-        if hold_split_bios(self.readahead) {
-            self.bios.hold();
-        }
-        let mut cache = core::mem::take(&mut self.cache);
-        let calls = cache.calls();
-        let res = walk_extents(
-            span,
-            &mut cache,
-            // `may_fill` kept filled mappings away from here; a mapper that
-            // returns one anyway gets the folio failed, not misread.
-            |lblk, max| match target.mapper.map(lblk, max, false) {
-                Ok(mapping) if mapping.filled => Err(EIO),
-                mapped => mapped,
-            },
-            |extent| {
-                let start = (extent.first << target.blkbits) as usize;
-                let end = ((extent.first + extent.len) << target.blkbits) as usize;
-                match extent.kind {
-                    MapKind::Hole => builder.zero(start, end),
-                    MapKind::Mapped { pblk, boundary } => self.add_piece(
-                        &mut builder,
-                        pblk,
-                        extent.len,
-                        start..end,
-                        pages_left,
-                        boundary,
-                    ),
-                }
-            },
-        );
-        Stats::inc(&target.stats.map_calls, cache.calls() - calls);
-        self.cache = cache;
+        Stats::inc(&self.target.stats.split_folios, 1);
+        let res = if hold_split_bios(self.readahead) {
+            self.read_split_held(&mut builder, span, pages_left)
+        } else {
+            self.map_extents(span, |state, extent| {
+                state.read_extent(&mut builder, extent, pages_left)
+            })
+        };
         match res {
             Ok(()) => {
                 // The builder's end: the folio ends when its last piece
@@ -247,6 +226,76 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
                 // pieces are then in no bio.
                 self.bios.discard();
                 self.split_failed(builder, error)
+            }
+        }
+    }
+
+    /// read_folio's split read: the bios are held back until every piece is
+    /// in one, so that a failure part way can still hand the folio on
+    /// whole. Every block is mapped before the first bio is filled, so
+    /// nothing waits for I/O (the mapper reads indirect blocks) while bios
+    /// are held, and the held bios are allocated without waiting. A bio_set
+    /// hands out bios from a small reserve when memory is short, and
+    /// block/bio.c's rule is to submit one before allocating the next: a
+    /// task that waits for the reserve while holding bios from it, or that
+    /// makes others wait for it (the mapper's own reads, writeback), can
+    /// wait forever.
+    fn read_split_held(
+        &mut self,
+        builder: &mut SplitBuilder,
+        span: FolioSpan,
+        pages_left: u64,
+    ) -> Result {
+        let mut extents = KVec::new();
+        self.map_extents(span, |_, extent| {
+            extents.push(extent, GFP_KERNEL).map_err(|_| ENOMEM)
+        })?;
+        self.bios.hold();
+        for extent in extents {
+            self.read_extent(builder, extent, pages_left)?;
+        }
+        Ok(())
+    }
+
+    /// Maps the blocks of a folio read in pieces, handing each extent to
+    /// `visit` as it is found.
+    fn map_extents(
+        &mut self,
+        span: FolioSpan,
+        mut visit: impl FnMut(&mut Self, Extent) -> Result,
+    ) -> Result {
+        let target = self.target;
+        let mut cache = core::mem::take(&mut self.cache);
+        let calls = cache.calls();
+        let res = walk_extents(
+            span,
+            &mut cache,
+            // `may_fill` kept filled mappings away from here; a mapper that
+            // returns one anyway gets the folio failed, not misread.
+            |lblk, max| match target.mapper.map(lblk, max, false) {
+                Ok(mapping) if mapping.filled => Err(EIO),
+                mapped => mapped,
+            },
+            |extent| visit(self, extent),
+        );
+        Stats::inc(&target.stats.map_calls, cache.calls() - calls);
+        self.cache = cache;
+        res
+    }
+
+    /// Zeroes a hole of a split folio, or adds a mapped extent to a bio.
+    fn read_extent(
+        &mut self,
+        builder: &mut SplitBuilder,
+        extent: Extent,
+        pages_left: u64,
+    ) -> Result {
+        let start = (extent.first << self.target.blkbits) as usize;
+        let end = ((extent.first + extent.len) << self.target.blkbits) as usize;
+        match extent.kind {
+            MapKind::Hole => builder.zero(start, end),
+            MapKind::Mapped { pblk, boundary } => {
+                self.add_piece(builder, pblk, extent.len, start..end, pages_left, boundary)
             }
         }
     }
@@ -284,9 +333,10 @@ impl<'a, 't, M: Mapper> ReadState<'a, 't, M> {
         boundary: bool,
     ) -> Result {
         let steps = self.bios.planner.piece(pblk, nblocks, boundary);
+        let held = self.bios.holding();
         self.bios
             .add_piece(steps, pblk + nblocks - 1, builder, bytes, || {
-                self.target.new_bio(pblk, pages_left, self.readahead)
+                self.target.new_bio(pblk, pages_left, self.readahead, held)
             })
     }
 

@@ -421,9 +421,12 @@ pub(crate) fn setup_failure(out_of_memory: bool, readahead: bool, in_flight: boo
 /// piece is in one. read_folio's are: an allocation that fails part way
 /// through then finds none of the folio in flight, and the folio goes to
 /// the buffer_head path whole, as a folio read in one piece does
-/// ([`setup_failure`]). Readahead sends each bio as it fills: a failure
-/// gives up the folio anyway, and the pieces before a BH_Boundary reach the
-/// disk before the metadata that the next mapping reads.
+/// ([`setup_failure`]). The engine maps the whole folio before it fills
+/// the first of them, and allocates them without waiting for memory: a task
+/// must not wait for a bio_set's reserve, or for I/O, while holding bios
+/// that may be that reserve. Readahead sends each bio as it fills: a
+/// failure gives up the folio anyway, and the pieces before a BH_Boundary
+/// reach the disk before the metadata that the next mapping reads.
 pub(crate) fn hold_split_bios(readahead: bool) -> bool {
     !readahead
 }
