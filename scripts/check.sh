@@ -40,10 +40,10 @@ if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/[0-9][0-9]-*.sh); fi
 # tests go to the VM with less work so far, longest first, by the seconds
 # each took in a run of two VMs; a test not listed counts 60.
 declare -A seconds=(
-	[01-module]=29 [02-mount]=169 [03-read]=370 [04-bio-parity]=137 [05-corrupt]=185
-	[06-ioerror]=43 [07-filled-mapping]=23 [08-pitfalls]=120 [09-write]=313
-	[10-write-pitfalls]=85 [11-namespace]=378 [12-fsx]=216 [13-programs]=80
-	[14-teardown]=140 [15-fuzz]=165 [16-faults]=210
+	[01-module]=29 [02-mount]=174 [03-read]=390 [04-bio-parity]=144 [05-corrupt]=180
+	[06-ioerror]=43 [07-filled-mapping]=23 [08-pitfalls]=120 [09-write]=324
+	[10-write-pitfalls]=85 [11-namespace]=378 [12-fsx]=204 [13-programs]=80
+	[14-teardown]=144 [15-fuzz]=144 [16-faults]=265
 )
 vms=${RMPAGE_CHECK_VMS:-2}
 [ "${#tests[@]}" -ge "$vms" ] || vms=${#tests[@]}
@@ -89,7 +89,17 @@ for f in "$results"/vm*/*.ktap; do
 	pass=$((pass + p - s)) skip=$((skip + s)) fail=$((fail + n))
 	name=$(basename "$f" .ktap)
 	[ "$name" != zz-kernel-log ] || name="$name ($(basename "$(dirname "$f")"))"
-	printf '# %-24s pass %3d  fail %3d  skip %3d\n' "$name" $((p - s)) "$n" "$s"
+	rc=$(cat "${f%.ktap}.rc" 2>/dev/null || echo 0)
+	printf '# %-24s pass %3d  fail %3d  skip %3d%s\n' "$name" $((p - s)) "$n" "$s" \
+		"$( [ "$rc" = 0 ] || [ "$rc" = 4 ] || echo "  exit $rc")"
+done
+# The failures last, where the tail of a long log shows them: each "not
+# ok" line with the comment lines before it, and any "left running".
+for f in "$results"/vm*/*.ktap; do
+	[ -f "$f" ] || continue
+	grep -qE '^(not ok|# left running|Bail out)' "$f" || continue
+	echo "# in $(basename "$(dirname "$f")")/$(basename "$f"):"
+	grep -B2 -E '^(not ok|# left running|Bail out)' "$f" | cut -c1-300 | head -n 12 | sed 's/^/#   /'
 done
 echo "# results and logs: $results (wall time $(( $(date +%s) - t0 ))s)"
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"

@@ -13,8 +13,33 @@ kml=/sys/kernel/debug/kmemleak
 # before (boot) is shown, not judged; kasan_multi_shot on the command line
 # keeps a boot-time report from silencing later ones.
 boot_lines=$(dmesg | wc -l)
+first_line=$(dmesg | head -n 1)
 pat='BUG:|WARNING:|Oops|KASAN|possible .*locking|circular locking|hung task|blocked for more than|panicked|kernel BUG|UBSAN|general protection'
 dmesg | head -n "$boot_lines" | grep -E "$pat" | sed 's/^/# boot (not judged): /'
+
+# show_tasks PID...: what each process left behind by a test is doing:
+# its command, state, wait channel and kernel stack.
+show_tasks() {
+	local pid
+	for pid in "$@"; do
+		[ -d /proc/$pid ] || continue
+		echo "# left running: $pid $(tr '\0' ' ' < /proc/$pid/cmdline | cut -c1-120)"
+		echo "#   $(grep -E '^State' /proc/$pid/status), wchan $(cat /proc/$pid/wchan 2>/dev/null)"
+		sed 's/^/#   /' /proc/$pid/stack 2>/dev/null | head -n 16
+	done
+}
+
+# stop_tasks PID...: kills them, waits up to 10 s for them to go, then
+# lazily unmounts what is still mounted under the tests' work directory.
+stop_tasks() {
+	local i
+	kill -KILL "$@" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$@" 2>/dev/null || break
+		sleep 0.1
+	done
+	awk '$2 ~ "^/tmp/rmpage-work/" { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
+}
 
 if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/[0-9][0-9]-*.sh); fi
 status=0
@@ -22,8 +47,19 @@ for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	echo "# ==== $name"
 	start=$(date +%s)
-	timeout 1500 bash "$t" 2>&1 | tee "$out/$name.ktap"
+	# A session of its own: what the test leaves running, such as a
+	# process under an inner timeout (a process group of its own) when
+	# this timeout ended the script, is found by the session and stopped
+	# here, so that it cannot hold a mount, and the module, into the
+	# tests that follow.
+	setsid bash -c 'echo $$ > "$1"; exec timeout 1500 bash "$2"' _ "$out/$name.sid" "$t" 2>&1 |
+		tee "$out/$name.ktap"
 	rc=${PIPESTATUS[0]}
+	left=$(pgrep -s "$(cat "$out/$name.sid")")
+	if [ -n "$left" ]; then
+		show_tasks $left | tee -a "$out/$name.ktap"
+		stop_tasks $left
+	fi
 	echo "# ==== $name: exit $rc, $(( $(date +%s) - start ))s"
 	echo "$rc" > "$out/$name.rc"
 	[ "$rc" = 0 ] || [ "$rc" = 4 ] || status=1
@@ -38,6 +74,10 @@ losetup -D 2>/dev/null
 	ktap_print_header
 	ktap_set_plan 2
 	bad=$(dmesg | tail -n +$((boot_lines + 1)) | grep -E "$pat")
+	# A mark is a line count: it holds only while no line has left the
+	# ring buffer (vm.sh's log_buf_len).
+	[ "$(dmesg | head -n 1)" = "$first_line" ] ||
+		bad+="${bad:+$'\n'}the kernel log wrapped: lines were lost before they were judged"
 	if [ -z "$bad" ]; then
 		ktap_test_pass "kernel log since the tests began has no BUG, WARNING, Oops, KASAN, lockdep, hung task or panic report"
 	else
