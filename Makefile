@@ -6,7 +6,7 @@
 LLVM ?= -19
 KDIR ?= $(shell bash scripts/kdir.sh debug)
 
-.PHONY: all modules clean setup demo check soak bench host-test clippy fmt fmt-check
+.PHONY: all modules clean setup demo check matrix soak bench host-test clippy fmt fmt-check
 
 all: modules
 
@@ -28,6 +28,16 @@ demo:
 
 check:
 	bash scripts/check.sh
+
+# The namespace, fsx and program tests on every configuration: rext2 with
+# each engine and the C ext2, at 1, 2 and 4 KiB blocks where the test
+# takes a block size (make check runs a subset, for its time).
+matrix:
+	RMPAGE_NS_BS="1024 2048 4096" RMPAGE_NS_C_BS="1024 2048 4096" \
+	RMPAGE_NS_BULK_CONFIGS="rust c ext2" RMPAGE_NS_EMLINK_CONFIGS="ext2 rust c" \
+	RMPAGE_FSX_CONFIGS="rust c ext2" RMPAGE_PROGRAMS_CONFIGS="rust c ext2" \
+	RMPAGE_RESULTS=$(CURDIR)/results/matrix \
+	bash scripts/check.sh tests/11-namespace.sh tests/12-fsx.sh tests/13-programs.sh
 
 soak:
 	bash scripts/soak.sh
