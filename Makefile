@@ -36,7 +36,7 @@ matrix:
 	RMPAGE_NS_BS="1024 2048 4096" RMPAGE_NS_C_BS="1024 2048 4096" \
 	RMPAGE_NS_BULK_CONFIGS="rust c ext2" RMPAGE_NS_EMLINK_CONFIGS="ext2 rust c" \
 	RMPAGE_FSX_CONFIGS="rust c ext2" RMPAGE_PROGRAMS_CONFIGS="rust c ext2" \
-	RMPAGE_RESULTS=$(CURDIR)/results/matrix \
+	RMPAGE_TEST_TIMEOUT=5400 RMPAGE_VM_TIMEOUT=7200 RMPAGE_RESULTS=$(CURDIR)/results/matrix \
 	bash scripts/check.sh tests/11-namespace.sh tests/12-fsx.sh tests/13-programs.sh
 
 soak:

@@ -51,11 +51,11 @@ fi
 
 # The command travels as a file in the output directory, with the tests'
 # knobs from our environment (RMPAGE_*_CONFIGS, RMPAGE_NS_*, RMPAGE_FSX_*,
-# RMPAGE_FUZZ_*); the host's paths (RMPAGE_RESULTS, RMPAGE_CACHE, ...) stay
-# here.
+# RMPAGE_FUZZ_*, RMPAGE_TEST_TIMEOUT); the host's paths (RMPAGE_RESULTS,
+# RMPAGE_CACHE, ...) stay here.
 {
 	echo "cd /tmp/rmpage-src"
-	for knob in $(compgen -e | grep -E '^RMPAGE_([A-Z0-9]+_CONFIGS|(NS|FSX|FUZZ)_[A-Z0-9_]+)$' || true); do
+	for knob in $(compgen -e | grep -E '^RMPAGE_([A-Z0-9]+_CONFIGS|(NS|FSX|FUZZ)_[A-Z0-9_]+|TEST_TIMEOUT)$' || true); do
 		printf 'export %s=%q\n' "$knob" "${!knob}"
 	done
 	printf '%q ' "$@"

@@ -47,12 +47,15 @@ for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	echo "# ==== $name"
 	start=$(date +%s)
+	# RMPAGE_TEST_TIMEOUT: make matrix runs a test on every
+	# configuration, for longer than make check's tests take.
+	limit=${RMPAGE_TEST_TIMEOUT:-1500}
 	# A session of its own: what the test leaves running, such as a
 	# process under an inner timeout (a process group of its own) when
 	# this timeout ended the script, is found by the session and stopped
 	# here, so that it cannot hold a mount, and the module, into the
 	# tests that follow.
-	setsid bash -c 'echo $$ > "$1"; exec timeout 1500 bash "$2"' _ "$out/$name.sid" "$t" 2>&1 |
+	setsid bash -c 'echo $$ > "$1"; exec timeout "$3" bash "$2"' _ "$out/$name.sid" "$t" "$limit" 2>&1 |
 		tee "$out/$name.ktap"
 	rc=${PIPESTATUS[0]}
 	left=$(pgrep -s "$(cat "$out/$name.sid")")
