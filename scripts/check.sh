@@ -40,10 +40,10 @@ if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/[0-9][0-9]-*.sh); fi
 # tests go to the VM with less work so far, longest first, by the seconds
 # each took in a run of two VMs; a test not listed counts 60.
 declare -A seconds=(
-	[01-module]=29 [02-mount]=174 [03-read]=390 [04-bio-parity]=144 [05-corrupt]=180
-	[06-ioerror]=43 [07-filled-mapping]=23 [08-pitfalls]=120 [09-write]=324
-	[10-write-pitfalls]=85 [11-namespace]=378 [12-fsx]=204 [13-programs]=80
-	[14-teardown]=144 [15-fuzz]=144 [16-faults]=265
+	[01-module]=36 [02-mount]=201 [03-read]=389 [04-bio-parity]=140 [05-corrupt]=195
+	[06-ioerror]=52 [07-filled-mapping]=27 [08-pitfalls]=117 [09-write]=299
+	[10-write-pitfalls]=94 [11-namespace]=399 [12-fsx]=230 [13-programs]=86
+	[14-teardown]=137 [15-fuzz]=139 [16-faults]=272
 )
 vms=${RMPAGE_CHECK_VMS:-2}
 [ "${#tests[@]}" -ge "$vms" ] || vms=${#tests[@]}
