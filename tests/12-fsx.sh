@@ -24,7 +24,7 @@
 # (default 1) splits them into rounds, each in fresh directories and ended
 # by a remount and a check (the previous round's directories are then
 # removed); RMPAGE_FSX_SEED (default 1) is the first seed (round r, process
-# p: SEED + 2 (r - 1) + p); RMPAGE_FSX_SLACK (default 4) the balloon's
+# p: SEED + 2 (r - 1) + p); RMPAGE_FSX_SLACK (default 16) the balloon's
 # slack. scripts/soak.sh runs the long mode through these.
 #
 # A failing process prints its seed, its step, its last 50 operations and
@@ -42,7 +42,7 @@ first_ops=${RMPAGE_FSX_OPS:-20000}
 other_ops=${RMPAGE_FSX_OTHER_OPS:-6000}
 rounds=${RMPAGE_FSX_ROUNDS:-1}
 seed=${RMPAGE_FSX_SEED:-1}
-slack=${RMPAGE_FSX_SLACK:-4}
+slack=${RMPAGE_FSX_SLACK:-16}
 
 ktap_print_header
 ktap_set_plan $((7 * ${#configs[@]}))
