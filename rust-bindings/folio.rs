@@ -295,6 +295,19 @@ impl LockedFolio {
         unsafe { ffi_ext::rmpage_folio_zero_segment(self.as_ptr(), start, end) };
     }
 
+    /// Zeroes bytes `start..end` whether the folio is uptodate or not: the
+    /// bytes a truncate cuts off its new last block, which readers must not
+    /// see once the size drops (they are zeroed before it drops, as
+    /// block_truncate_page zeroes them).
+    pub(crate) fn zero_cut_off(&mut self, start: usize, end: usize) {
+        let end = end.min(self.size());
+        if start >= end {
+            return;
+        }
+        // SAFETY: the folio is locked by us and `start < end <= size`.
+        unsafe { ffi_ext::rmpage_folio_zero_segment(self.as_ptr(), start, end) };
+    }
+
     /// Waits until no write of the folio is in flight. None starts while
     /// the lock is held, so its bytes may then change with no device
     /// reading them.

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::mpage::{
     mapping::{MapKind, Mapping},
-    write_begin::{blocks_to_map, prepare_buffer, PrepareBuffer},
+    write_begin::{blocks_to_map, prepare_buffer, shortened_end, PrepareBuffer},
 };
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
@@ -201,6 +201,12 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// A write that would have ended at `end` failed part-way: frees the
     /// blocks it may have allocated past EOF (fs/ext2's ext2_write_failed).
     fn write_failed(inode: &Inode<Self>, end: u64);
+    /// Testing: whether a folio that a write left uptodate gives up its
+    /// buffer_heads, staying dirty, so that writeback maps it through
+    /// [`Self::map_blocks`] (ext2's old `nobh` mode). No, by default.
+    fn drops_written_buffers(_inode: &Inode<Self>) -> bool {
+        false
+    }
     /// `sync_fs`: writes the filesystem's own metadata (super block).
     fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result;
     /// `put_super`: the last words on unmount, after all inodes are gone.
@@ -325,24 +331,89 @@ pub(crate) fn block_write_full_folio<T: FileSystem>(
 
 /// Moves EOF of a regular file to `size` in the page cache, as a size change
 /// must before its blocks are freed: the part of the last block past `size`
-/// is zeroed, in the page cache and on disk (`block_truncate_page`, mpage
+/// is zeroed, in the page cache and on disk ([`zero_block_tail`], mpage
 /// pitfall 19), then i_size is set and the folios past it go
 /// (`truncate_setsize`). The caller holds `i_rwsem`.
 pub(crate) fn truncate_page_cache<T: FileSystem>(inode: &Inode<T>, size: u64) -> Result {
-    let size = i64::try_from(size).map_err(|_| EFBIG)?;
-    // SAFETY: a live regular file of ours, with i_rwsem held by the caller;
-    // the helper maps (and if need be allocates) the last block through our
-    // get_block.
-    let ret = unsafe {
-        ffi_ext::block_truncate_page(
+    let size_arg = i64::try_from(size).map_err(|_| EFBIG)?;
+    zero_block_tail(inode, size)?;
+    // SAFETY: a live regular file of ours, with i_rwsem held by the caller.
+    unsafe { bindings::truncate_setsize(inode.as_ptr(), size_arg) };
+    Ok(())
+}
+
+/// Zeroes the bytes of the block holding byte `from` of `inode` from there
+/// to the block's end, in the folio, and dirties the block so that the
+/// disk gets the zeroes too: fs/buffer.c's `block_truncate_page`, which
+/// cannot serve a large folio. It numbers the blocks from the start of the
+/// page holding `from` while it walks the buffers from the start of the
+/// folio, so in a large folio that begins pages earlier (as readahead makes
+/// them, without buffers) it maps the buffer to a later block of the file:
+/// the zeroed block is then written over that block, which the truncate
+/// frees and the next allocation may hand out again, and the real last
+/// block keeps the bytes that were cut off.
+fn zero_block_tail<T: FileSystem>(inode: &Inode<T>, from: u64) -> Result {
+    let blkbits = inode.blkbits();
+    if from & ((1 << blkbits) - 1) == 0 {
+        return Ok(());
+    }
+    // SAFETY: a live regular file of ours, with i_rwsem held by the caller,
+    // so its mapping is stable.
+    let folio = unsafe {
+        ffi_ext::rmpage_grab_folio(
             (*inode.as_ptr()).i_mapping.cast(),
-            size,
-            Some(get_block::<T>),
+            from >> kernel::page::PAGE_SHIFT,
         )
     };
-    kernel::error::to_result(ret)?;
-    // SAFETY: as above.
-    unsafe { bindings::truncate_setsize(inode.as_ptr(), size) };
+    let folio: *mut bindings::folio = kernel::error::from_err_ptr(folio)?.cast();
+    // SAFETY: grab_folio returned the folio locked and referenced.
+    let mut locked = unsafe { LockedFolio::from_raw(folio) };
+    let res = zero_block_tail_in(inode, &mut locked, from);
+    drop(locked);
+    // SAFETY: the reference grab_folio took is ours; the folio is unlocked
+    // and not used again.
+    unsafe { ffi_ext::rmpage_folio_put(folio) };
+    res
+}
+
+/// [`zero_block_tail`] in `folio`, locked, which holds byte `from`.
+fn zero_block_tail_in<T: FileSystem>(
+    inode: &Inode<T>,
+    folio: &mut LockedFolio,
+    from: u64,
+) -> Result {
+    let blkbits = inode.blkbits();
+    let blocksize = 1usize << blkbits;
+    let offset = (from - folio.pos()) as usize;
+    let index = offset >> blkbits;
+    let lblk = (folio.pos() >> blkbits) + index as u64;
+    let folio_uptodate = folio.is_uptodate();
+    {
+        let mut buffers = folio.create_buffers(blocksize, index);
+        let Some(mut buffer) = buffers.next() else {
+            return Err(EIO);
+        };
+        if !buffer.is_mapped() {
+            let mapping = T::map_blocks(inode, lblk, 1, false)?;
+            let Some(pblk) = mapping.pblk_of(lblk) else {
+                // A hole: it reads as zeroes already.
+                return Ok(());
+            };
+            buffer.map(inode.super_block(), pblk, false, false);
+        }
+        if folio_uptodate {
+            buffer.set_uptodate();
+        } else if !buffer.prepare_state().uptodate {
+            buffer.start_read();
+            if !buffer.wait_read() {
+                return Err(EIO);
+            }
+        }
+        // Dirty before the zeroes go in is the same: the folio lock keeps
+        // writeback out until both are done.
+        buffer.mark_dirty();
+    }
+    folio.zero_cut_off(offset, (index + 1) << blkbits);
     Ok(())
 }
 
@@ -407,18 +478,20 @@ unsafe extern "C" fn get_block<T: FileSystem>(
 /// are visited, where the C helper walks every buffer of the folio (a large
 /// folio has hundreds). The decisions are [`crate::mpage::write_begin`]'s.
 /// On failure, new blocks in the range are zeroed and dirtied, so that a
-/// stale block never reaches a reader.
+/// stale block never reaches a reader. Returns where the write must end
+/// if the disk ran out of blocks part-way ([`shortened_end`]).
 fn prepare_write<T: FileSystem>(
     inode: &Inode<T>,
     folio: &mut LockedFolio,
     from: usize,
     to: usize,
-) -> Result {
+) -> Result<Option<usize>> {
     let res = prepare_buffers(inode, folio, &(from..to));
-    let res = res.map(|zero| {
-        for range in zero.into_iter().flatten() {
+    let res = res.map(|prepared| {
+        for range in prepared.zero.into_iter().flatten() {
             folio.zero_range(range.start, range.end);
         }
+        prepared.end
     });
     if res.is_err() {
         folio.zero_new_buffers(from, to);
@@ -431,15 +504,23 @@ fn prepare_write<T: FileSystem>(
 /// part (one block covered in part at both ends holds both).
 type ZeroAround = [Option<core::ops::Range<usize>>; 2];
 
+/// What [`prepare_buffers`] leaves the caller to do.
+struct Prepared {
+    /// Byte ranges to zero once the buffers are released.
+    zero: ZeroAround,
+    /// Where the write must end, the disk having run out of blocks there
+    /// ([`shortened_end`]); `None`: where it was asked to.
+    end: Option<usize>,
+}
+
 /// The buffers of `folio` that `write` touches, one by one: maps those not
 /// mapped (one mapper call per run of blocks, allocating holes), then does
-/// what [`prepare_buffer`] decides; waits for the reads it started. Returns
-/// what the caller zeroes once the buffers are released.
+/// what [`prepare_buffer`] decides; waits for the reads it started.
 fn prepare_buffers<T: FileSystem>(
     inode: &Inode<T>,
     folio: &LockedFolio,
     write: &core::ops::Range<usize>,
-) -> Result<ZeroAround> {
+) -> Result<Prepared> {
     let blkbits = inode.blkbits();
     let blocksize = 1usize << blkbits;
     let first = write.start >> blkbits;
@@ -449,8 +530,9 @@ fn prepare_buffers<T: FileSystem>(
     let mut zero: ZeroAround = Default::default();
     let mut reads: [Option<FolioBuffer<'_>>; 2] = [None, None];
     let mut res = Ok(());
-    let buffers = folio.create_buffers(blocksize, first).take(count);
-    for (index, mut buffer) in (first..).zip(buffers) {
+    let mut end = None;
+    let mut buffers = folio.create_buffers(blocksize, first).take(count);
+    for (index, mut buffer) in (first..).zip(buffers.by_ref()) {
         let start = index << blkbits;
         // A BH_New left by an earlier write that failed says nothing now.
         buffer.clear_new();
@@ -465,6 +547,12 @@ fn prepare_buffers<T: FileSystem>(
                 Ok(*run.insert(mapping))
             });
             if let Err(e) = mapped {
+                if e == ENOSPC {
+                    // Valid bytes from here on rule out a shorter write;
+                    // the buffers after this one are looked at below.
+                    let valid = folio_uptodate || buffer.prepare_state().uptodate;
+                    end = shortened_end(write, start, valid);
+                }
                 // Reads already started must end before the folio goes
                 // back unlocked, as in C.
                 res = Err(e);
@@ -499,9 +587,15 @@ fn prepare_buffers<T: FileSystem>(
     for buffer in reads.iter().flatten() {
         if !buffer.wait_read() {
             res = Err(EIO);
+            end = None;
         }
     }
-    res.map(|()| zero)
+    if end.is_some() && !buffers.any(|buffer| buffer.prepare_state().uptodate) {
+        // The disk is full from `end` on, and nothing valid lies under
+        // the bytes past it: the write ends there.
+        res = Ok(());
+    }
+    res.map(|()| Prepared { zero, end })
 }
 
 /// Maps `buffer`, the buffer of logical block `lblk`, as `mapping` says.
@@ -1078,7 +1172,7 @@ impl<T: FileSystem> Tables<T> {
         pos: bindings::loff_t,
         len: c_uint,
         foliop: *mut *mut bindings::folio,
-        _fsdata: *mut *mut c_void,
+        fsdata: *mut *mut c_void,
     ) -> c_int {
         // block_write_begin() would take a folio of one page whatever `len`
         // asks for, and refuse a range longer than that folio: take one
@@ -1107,9 +1201,17 @@ impl<T: FileSystem> Tables<T> {
         let from = (pos as u64 - locked.pos()) as usize;
         let len = (len as usize).min(locked.size() - from);
         match prepare_write(inode, &mut locked, from, from + len) {
-            Ok(()) => {
-                // SAFETY: the caller takes the locked, referenced folio.
-                unsafe { *foliop = locked.into_raw() };
+            Ok(end) => {
+                // A write the disk cut short: write_end commits only the
+                // bytes before `end`, which `fsdata` carries there as a
+                // count from `pos` (no pointer: nothing is allocated).
+                let commit = end.map_or(0, |end| end - from);
+                // SAFETY: the caller takes the locked, referenced folio,
+                // and hands `fsdata` back to write_end untouched.
+                unsafe {
+                    *foliop = locked.into_raw();
+                    *fsdata = core::ptr::without_provenance_mut(commit);
+                }
                 0
             }
             Err(e) => {
@@ -1135,6 +1237,22 @@ impl<T: FileSystem> Tables<T> {
         folio: *mut bindings::folio,
         fsdata: *mut c_void,
     ) -> c_int {
+        // SAFETY: the mapping's host is one of our inodes, pinned by the
+        // caller for the call.
+        let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+        let drop_buffers = T::drops_written_buffers(inode);
+        if drop_buffers {
+            // SAFETY: the folio write_begin returned, referenced until
+            // generic_write_end puts it: the reference taken here keeps it
+            // for after that.
+            unsafe { ffi_ext::rmpage_folio_get(folio.cast()) };
+        }
+        // What write_begin could prepare when the disk ran out of blocks:
+        // the bytes past it were copied but are not committed.
+        let (commit_len, commit_copied) = match c_uint::try_from(fsdata.addr()) {
+            Ok(0) | Err(_) => (len, copied),
+            Ok(commit) => (len.min(commit), copied.min(commit)),
+        };
         // SAFETY: generic_write_end commits the copied bytes, grows i_size
         // after they are in the folio (and dirties the inode), and unlocks
         // and puts the folio that write_begin returned.
@@ -1143,15 +1261,22 @@ impl<T: FileSystem> Tables<T> {
                 iocb.cast(),
                 mapping.cast(),
                 pos,
-                len,
-                copied,
+                commit_len,
+                commit_copied,
                 folio.cast(),
-                fsdata,
+                core::ptr::null_mut(),
             )
         };
+        if drop_buffers {
+            // SAFETY: the folio is ours by the reference taken above, which
+            // is given back here; the helper takes the folio's lock itself
+            // and checks that it is still in `mapping`.
+            unsafe {
+                ffi_ext::rmpage_folio_drop_written_buffers(mapping.cast(), folio.cast());
+                ffi_ext::rmpage_folio_put(folio.cast());
+            }
+        }
         if ret < len as c_int {
-            // SAFETY: as in write_begin.
-            let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
             T::write_failed(inode, pos as u64 + u64::from(len));
         }
         ret

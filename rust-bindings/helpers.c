@@ -399,6 +399,51 @@ unsigned int rmpage_block_page_mkwrite(struct vm_fault *vmf, get_block_t get_blo
 	return vmf_fs_error(err);
 }
 
+/*
+ * Testing (the debug_nobh parameter): once a write has left a folio wholly
+ * uptodate and its blocks mapped, give up its buffer_heads and leave the
+ * folio dirty, as ext2's old nobh mode left written pages, so that
+ * writeback maps the folio through the block mapper: the mpage path for
+ * folios without buffers, which write_begin and page_mkwrite otherwise
+ * never leave. A folio that moved on meanwhile (truncated, under
+ * writeback), or with a buffer in use, locked, unmapped or not uptodate,
+ * keeps its buffers.
+ */
+void rmpage_folio_drop_written_buffers(struct address_space *mapping, struct folio *folio)
+{
+	struct buffer_head *head, *bh;
+	bool dirty;
+
+	folio_lock(folio);
+	head = folio_buffers(folio);
+	if (folio->mapping != mapping || !head || !folio_test_uptodate(folio) ||
+	    folio_test_writeback(folio))
+		goto out;
+	bh = head;
+	do {
+		if (atomic_read(&bh->b_count) || buffer_locked(bh) ||
+		    !buffer_mapped(bh) || !buffer_uptodate(bh))
+			goto out;
+	} while ((bh = bh->b_this_page) != head);
+	dirty = folio_test_dirty(folio);
+	bh = head;
+	do {
+		clear_buffer_dirty(bh);
+	} while ((bh = bh->b_this_page) != head);
+	/* Freeing the buffers cancels the folio's dirty state with theirs. */
+	if (try_to_free_buffers(folio)) {
+		if (dirty)
+			folio_mark_dirty(folio);
+	} else if (dirty) {
+		bh = head;
+		do {
+			mark_buffer_dirty(bh);
+		} while ((bh = bh->b_this_page) != head);
+	}
+out:
+	folio_unlock(folio);
+}
+
 int rmpage_setattr_prepare(struct dentry *dentry, struct iattr *attr)
 {
 	return setattr_prepare(&nop_mnt_idmap, dentry, attr);
@@ -437,6 +482,12 @@ struct folio *rmpage_write_begin_get_folio(const struct kiocb *iocb,
 					   struct address_space *mapping, u64 index, size_t len)
 {
 	return write_begin_get_folio(iocb, mapping, index, len);
+}
+
+/* The locked, referenced folio holding @index, created if missing. */
+struct folio *rmpage_grab_folio(struct address_space *mapping, u64 index)
+{
+	return filemap_grab_folio(mapping, index);
 }
 
 /* write_begin's buffers (see rust-bindings/fs.rs, prepare_write) */

@@ -119,6 +119,8 @@ void rmpage_inode_get_owner(struct inode *inode, u32 *uid, u32 *gid);
 void rmpage_inode_get_times(struct inode *inode, s64 *atime, s64 *mtime, s64 *ctime);
 void rmpage_sb_set_rdonly(struct super_block *sb);
 int rmpage_mmap_prepare(struct vm_area_desc *desc, const struct vm_operations_struct *ops);
+struct folio *rmpage_grab_folio(struct address_space *mapping, u64 index);
+void rmpage_folio_drop_written_buffers(struct address_space *mapping, struct folio *folio);
 unsigned int rmpage_block_page_mkwrite(struct vm_fault *vmf,
 				       int (*get_block)(struct inode *, sector_t,
 							struct buffer_head *, int));

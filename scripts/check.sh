@@ -42,7 +42,7 @@ if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/[0-9][0-9]-*.sh); fi
 declare -A seconds=(
 	[01-module]=36 [02-mount]=201 [03-read]=389 [04-bio-parity]=140 [05-corrupt]=195
 	[06-ioerror]=52 [07-filled-mapping]=27 [08-pitfalls]=117 [09-write]=299
-	[10-write-pitfalls]=94 [11-namespace]=399 [12-fsx]=230 [13-programs]=86
+	[10-write-pitfalls]=117 [11-namespace]=399 [12-fsx]=230 [13-programs]=86
 	[14-teardown]=137 [15-fuzz]=139 [16-faults]=272
 )
 vms=${RMPAGE_CHECK_VMS:-2}

@@ -33,6 +33,10 @@ module! {
             default: -1,
             description: "Testing: the block mapper says it already filled this logical block",
         },
+        debug_nobh: bool {
+            default: false,
+            description: "Testing: written folios give up their buffer_heads, so writeback maps them",
+        },
     },
 }
 
@@ -84,6 +88,16 @@ pub(crate) fn large_folios_param() -> bool {
 /// block of every file. Off (`-1`) by default.
 pub(crate) fn debug_filled_block() -> Option<u64> {
     u64::try_from(module_parameters::debug_filled_block.value()).ok()
+}
+
+/// The `debug_nobh=` module parameter: for testing the engine's write path
+/// for folios without buffers (mapped through the mapper at writeback, and
+/// a mapper error there, mpage pitfall 15), which rext2 never takes
+/// otherwise since write_begin and page_mkwrite attach mapped buffers, a
+/// folio a write leaves uptodate gives them up, as ext2's old `nobh` mode
+/// did. Off by default.
+pub(crate) fn debug_nobh() -> bool {
+    module_parameters::debug_nobh.value()
 }
 
 struct Rmpage {

@@ -32,11 +32,11 @@ fault_cfg=${configs[0]}
 has rust && fault_cfg=rust
 
 # The plan: per block size, 7 checks per configuration, 1 more for rust
-# (2 more at 4 KiB, 2 more at 1 KiB) and 1 for c; then 15 fault checks,
+# (2 more at 4 KiB, 2 more at 1 KiB) and 1 for c; then 16 fault checks,
 # and 2 on the blocks reserved for root per configuration they run on.
 reserved_cfgs=$fault_cfg
 [ "$fault_cfg" != ext2 ] && has ext2 && reserved_cfgs="$fault_cfg ext2"
-plan=$((15 + 2 * $(wc -w <<< "$reserved_cfgs")))
+plan=$((16 + 2 * $(wc -w <<< "$reserved_cfgs")))
 for bs in 1024 2048 4096; do
 	plan=$((plan + 7 * ${#configs[@]}))
 	has rust && plan=$((plan + 1 + (bs == 4096 ? 2 : 0) + (bs == 1024 ? 2 : 0)))
@@ -180,9 +180,11 @@ img=$WORK/full.img
 rm_mkfs "$img" 4096 4M "$fsrc" -N 32
 dev=$(rm_loop "$img")
 mount_cfg "$fault_cfg" "$dev"
-# 64 KiB writes until one fails; then the blocks a write of a whole chunk
-# could not use go to files of 4 KiB writes without indirect blocks (12
-# blocks each), until none is left.
+# 64 KiB writes until one fails: the last is cut short where the blocks
+# run out, as the C ext2 allocating block by block cuts it, so the disk is
+# full when write() fails (rext2 writes a large folio at a time, and once
+# failed that write whole, leaving up to 15 blocks); then files of 4 KiB
+# writes without indirect blocks (12 blocks each) take whatever is left.
 {
 	read -r err1 n1 sync1 free1
 	read -r err2 n2 sync2 free2
@@ -192,6 +194,8 @@ mount_cfg "$fault_cfg" "$dev"
 	"$mnt/fill3" fill3 4096 "$mnt/fill4" fill4 4096)
 ktap_check_all "full disk ($fname): write() fails with ENOSPC at write time (got $err1 after $n1 bytes with $free1 blocks free, then $err2 $err3 $err4 after $n2 + $n3 + $n4 bytes of 4 KiB writes)" \
 	'[ "$err1 $err2 $err3 $err4" = "ENOSPC ENOSPC ENOSPC ENOSPC" ] && [ "${n1:-0}" -gt $((2 << 20)) ]'
+ktap_check_all "full disk: the 64 KiB appends filled the disk to its last block before ENOSPC ($n1 bytes, $((n1 % 65536)) of them by a write cut short; $free1 blocks free)" \
+	'[ "$free1" = 0 ]'
 left=$(bfree)
 ktap_check "full disk: fsync after ENOSPC succeeds (got $sync1 $sync2 $sync3 $sync4; $left blocks left free)" \
 	test "$sync1 $sync2 $sync3 $sync4" = "OK OK OK OK"

@@ -17,10 +17,14 @@
 #    write into the indirect range) are not written over their next
 #    owner's data [12, 18];
 #  - truncate zeroes the rest of the new last block on disk too, so an
-#    extend shows zeroes [19];
+#    extend shows zeroes, also where it falls inside a large folio [19];
 #  - truncate racing block allocation by pwrite and mmap stores leaves the
 #    block map and bitmaps consistent [21];
-#  - a reader never sees zeroes inside what an appender has written [22].
+#  - a reader never sees zeroes inside what an appender has written [22];
+#  - a mapper error in the middle of a dirty range stops neither the
+#    writeback of the folios after it nor fsync's EIO, and leaves no folio
+#    locked or under writeback (with debug_nobh, so that writeback maps
+#    folios through the mapper at all) [15].
 # Starting a process is what costs most in the test VM: one helper process
 # serves every step (tests/lib/pitfalls.py serve), reading its files back
 # itself, and each group's image is made once and copied for each engine.
@@ -33,8 +37,8 @@ read -r -a ENGINES <<< "${RMPAGE_WPITFALLS_CONFIGS:-rust}"
 
 ktap_print_header
 # Per engine: [1] 4, [3] 4, [11] 4 per block size (2), [12, 18] 4,
-# [19] 4 per block size (2), [21] 3, [22] 4.
-ktap_set_plan $((${#ENGINES[@]} * 35))
+# [19] 5 per block size (2), [21] 3, [22] 4, [15] 5.
+ktap_set_plan $((${#ENGINES[@]} * 42))
 rm_load || ktap_exit_fail_msg "cannot load $RMPAGE_KO"
 param=/sys/module/rmpage/parameters/engine
 mnt=$WORK/mnt
@@ -256,7 +260,12 @@ done
 # A 20000-byte pattern written over z1 and z2, z1's made durable by fsync,
 # both cut to 5007 bytes, the caches dropped, both extended to 20000:
 # bytes 5007 on must read zero, which for the rest of the block holding
-# byte 5006 means it was zeroed on disk (block_truncate_page).
+# byte 5006 means it was zeroed on disk (block_truncate_page). And z3, 1
+# MiB read cold, so that its pages sit in large folios without buffers,
+# cut inside page 201 (never a folio's first): 7.3's block_truncate_page
+# maps the wrong block there (it counts blocks from the page while walking
+# buffers from the folio), zeroing and writing a later block of the file,
+# which the cut frees, and leaving the cut-off bytes on disk.
 for e in "${ENGINES[@]}"; do
 	for bs in 1024 4096; do
 		group_start "truncate zeroes the partial block ($e engine, $bs-byte blocks)" small-$bs
@@ -266,6 +275,8 @@ for e in "${ENGINES[@]}"; do
 			'[ -n "${r[want]}" ] && [ "${r[read1]}" = "${r[want]}" ] && [ "${r[read2]}" = "${r[want]}" ]'
 		check "$name: cold again, through mmap too (${r[mmap1]:0:16}, ${r[mmap2]:0:16})" \
 			'[ -n "${r[want]}" ] && [ "${r[mmap1]}" = "${r[want]}" ] && [ "${r[mmap2]}" = "${r[want]}" ]'
+		check "$name: a 1 MiB file read cold (its pages in large folios without buffers: page 201 a later page of one, ${r[tail3]}), cut inside page 201, synced, caches dropped, extended: the pattern then zeroes (sha256 ${r[read3]:0:16}, want ${r[want3]:0:16})" \
+			'[ "${r[tail3]}" = 1 ] && [ -n "${r[want3]}" ] && [ "${r[read3]}" = "${r[want3]}" ]'
 		umount_fsck "$name"
 		ext2_mount "$img"
 		run c cutcheck "$mnt" "$img"
@@ -335,4 +346,122 @@ exec {pfs_in}>&-
 wait "$pfs_pid"
 rm -rf "$img" "$src" "$WORK"/base-*.img "$WORK"/stop-*
 echo rust > $param
+
+# ------------------------------------------------------------------ [15]
+# A mapper error in the middle of a dirty range. rext2's write_begin leaves
+# every written folio with mapped buffers, so writeback never asks the
+# mapper; with debug_nobh a written folio gives its buffers up, as ext2's
+# old nobh mode did, and writeback maps it (large_folios=0: one page per
+# folio, as fs/mpage.c). A 1 MiB file at 1 KiB blocks, all of it allocated
+# by mke2fs, is rewritten (no allocation), its single indirect block
+# (blocks 12-267) dropped from the cache and made unreadable (a dm error
+# target over its 2 sectors), and fsynced: the mapper fails for the 64
+# folios over blocks 12-267, and writeback must still write the folios
+# after them, report EIO once to each open file, and leave no folio locked
+# or under writeback.
+rm -rf "$WORK/p15-src"
+mkdir -p "$WORK/p15-src"
+python3 -S -c 'import sys; sys.path.insert(0, sys.argv[1]); from writeload import data; sys.stdout.buffer.write(data(1 << 20, "p15-old"))' \
+	"$(dirname "$0")/lib" > "$WORK/p15-src/f"
+rm_mkfs "$WORK/p15.img" 1024 4M "$WORK/p15-src"
+ind=$(debugfs -R "stat /f" "$WORK/p15.img" 2> /dev/null | grep -o '(IND):[0-9]*' | head -n 1)
+ind=${ind#(IND):}
+[ -n "$ind" ] || ktap_exit_fail_msg "no single indirect block in the pitfall 15 image"
+rm_unload
+insmod "$RMPAGE_KO" debug_nobh=1 large_folios=0 || ktap_exit_fail_msg "cannot load $RMPAGE_KO debug_nobh=1"
+export DM_DISABLE_UDEV=1
+for e in "${ENGINES[@]}"; do
+	name="mapper error mid-range ($e engine)" t0=$SECONDS
+	cp "$WORK/p15.img" "$img"
+	dev=$(rm_loop "$img")
+	sectors=$(blockdev --getsz "$dev")
+	# table BAD_TARGET: the device, with BAD_TARGET over the indirect block.
+	table() {
+		printf '0 %d linear %s 0\n%d 2 %s\n%d %d linear %s %d\n' \
+			$((ind * 2)) "$dev" $((ind * 2)) "$1" $((ind * 2 + 2)) $((sectors - ind * 2 - 2)) "$dev" $((ind * 2 + 2))
+	}
+	table "linear $dev $((ind * 2))" | dmsetup create rmp15 || ktap_exit_fail_msg "dmsetup create failed"
+	dmd=$(dmsetup info -c --noheadings -o blkdevname rmp15)
+	echo "$e" > $param
+	mount -t rext2 "/dev/$dmd" "$mnt"
+	read -r r1 r2 r3 rd wb < <(timeout 300 python3 -S - "$mnt/f" "$(dirname "$0")/lib" "$(table error)" <<'PY'
+import errno, os, subprocess, sys, time
+sys.path.insert(0, sys.argv[2])
+from writeload import data
+path, bad_table = sys.argv[1], sys.argv[3]
+def fsync(fd):
+    try:
+        os.fsync(fd)
+        return "OK"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+def dm(*args):
+    subprocess.run(["dmsetup", *args], check=True, stdout=subprocess.DEVNULL)
+new = data(1 << 20, "p15-new")
+fd1 = os.open(path, os.O_RDWR)
+fd2 = os.open(path, os.O_RDWR)
+for off in range(0, 1 << 20, 65536):
+    os.pwrite(fd1, new[off:off + 65536], off)
+# The indirect block was read (clean) when write_begin mapped the blocks.
+with open("/proc/sys/vm/drop_caches", "w") as f:
+    f.write("3")
+dm("suspend", "--nolockfs", "rmp15")
+dm("load", "rmp15", "--table", bad_table)
+dm("resume", "rmp15")
+r1 = fsync(fd1)
+r2 = fsync(fd2)
+r3 = fsync(fd1)
+# Every folio must be unlocked: a read of the whole file (from the cache)
+# would wait forever on one left locked.
+rd = "OK" if os.pread(fd1, 1 << 20, 0) == new else "DIFF"
+wb = "?"
+for _ in range(50):
+    wb = next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("Writeback:"))
+    if wb == "0":
+        break
+    time.sleep(0.1)
+os.close(fd1)
+os.close(fd2)
+print(r1, r2, r3, rd, wb)
+PY
+	)
+	if [ "$e" = rust ]; then
+		maps=$(rm_stat "$dmd" write_map_calls) fbs=$(rm_stat "$dmd" write_fallbacks) wbios=$(rm_stat "$dmd" write_bios)
+	fi
+	table "linear $dev $((ind * 2))" | dmsetup load rmp15 && dmsetup suspend --nolockfs rmp15 && dmsetup resume rmp15
+	check "$name: fsync returns EIO on the fd that wrote (got ${r1:-nothing: timed out}) and on a second fd (got $r2), then 0 (got $r3)" \
+		'[ "$r1" = EIO ] && [ "$r2" = EIO ] && [ "$r3" = OK ]'
+	check "$name: then the whole file reads from the cache (got $rd) and no page is under writeback (Writeback: $wb kB)" \
+		'[ "$rd" = OK ] && [ "$wb" = 0 ]'
+	if [ "$e" = rust ]; then
+		check "$name: the engine mapped folios without buffers ($maps write mapper calls) and sent the 64 folios it could not map to the buffer_head path ($fbs fallbacks, $wbios write bios)" \
+			'[ "${maps:-0}" -ge 64 ] && [ "${fbs:-0}" -ge 64 ] && [ "${wbios:-0}" -ge 1 ]'
+	else
+		ktap_test_skip "$name: the engine's counters" "the C engine has none"
+	fi
+	rc=0
+	timeout 120 umount "$mnt" || rc=$?
+	dmsetup remove rmp15
+	losetup -d "$dev"
+	fsck "$img"
+	check "$name: umount (exit $rc), then e2fsck -fn exits $fsck_rc with $fsck_bad complaints" \
+		'[ $rc = 0 ] && fsck_ok'
+	read -r head mid tail < <(python3 -S - "$img" "$(dirname "$0")/lib" <<'PY'
+import subprocess, sys
+sys.path.insert(0, sys.argv[2])
+from writeload import data
+got = subprocess.run(["debugfs", "-R", "cat /f", sys.argv[1]], check=True, capture_output=True).stdout
+old, new = data(1 << 20, "p15-old"), data(1 << 20, "p15-new")
+def which(a, b):
+    return "new" if got[a:b] == new[a:b] else "old" if got[a:b] == old[a:b] else "mixed"
+print(which(0, 12 << 10), which(12 << 10, 268 << 10), which(268 << 10, 1 << 20))
+PY
+	)
+	check "$name: on disk, the blocks before the indirect range hold the new data ($head), those it maps the old ($mid), and those after it the new ($tail): writeback went on past the error" \
+		'[ "$head" = new ] && [ "$mid" = old ] && [ "$tail" = new ]'
+	ktap_print_msg "$name: $((SECONDS - t0)) s"
+done
+rm_unload
+rm -rf "$WORK/p15-src" "$WORK/p15.img" "$img"
+
 ktap_finished

@@ -107,3 +107,27 @@ pub(crate) fn blocks_to_map(block_start: usize, write: &Range<usize>, blkbits: u
     let left = write.end.saturating_sub(block_start) as u64;
     left.div_ceil(1 << blkbits).max(1)
 }
+
+/// Where a write may end instead of failing whole when the disk runs out of
+/// blocks at byte `failed_at` of the folio (the start of the first block of
+/// `write` that could not be allocated), `valid_after` saying whether any
+/// byte from there to the write's end is valid in memory (the folio is
+/// uptodate, or a buffer there is).
+///
+/// A write covers a whole folio at a time, and with large folios that is
+/// many blocks: failing it whole would leave the blocks before `failed_at`
+/// unused, where the C ext2, allocating block by block, fills the disk to
+/// its last block. So the write ends at `failed_at` when it began before
+/// it: generic_perform_write copies the whole range, `write_end` commits
+/// only the bytes before `failed_at`, and the next `write_begin`, there,
+/// finds the disk full, so `write()` returns the bytes before it. The bytes
+/// copied past `failed_at` are never committed: that is safe only where
+/// nothing valid lies under them, since nobody could put it back; `None`
+/// (fail whole) otherwise.
+pub(crate) fn shortened_end(
+    write: &Range<usize>,
+    failed_at: usize,
+    valid_after: bool,
+) -> Option<usize> {
+    (write.start < failed_at && failed_at < write.end && !valid_after).then_some(failed_at)
+}

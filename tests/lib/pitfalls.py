@@ -190,6 +190,7 @@ def cmd_src(top):
     mk(f"{top}/small/a", 10000, "p11")
     mk(f"{top}/small/z1", 20000, "p19src")
     mk(f"{top}/small/z2", 20000, "p19src")
+    mk(f"{top}/small/z3", 1 << 20, "p19big")
     mk(f"{top}/full/big", 1536 << 10, "p12/big", 12288)
     mk(f"{top}/full/other", 1000, "p12/other")
     mk(f"{top}/long/r", 4000, "p21")
@@ -397,6 +398,37 @@ def cmd_indtrunc(top):
 
 # --------------------------------------------------------------------- [19]
 CUT, FULL = 5007, 20000
+# z3: cut at a byte of page 201, which is never the first page of a large
+# folio (201 is odd).
+CUT3, FULL3 = 201 * 4096 + 777, 1 << 20
+
+
+def in_large_folio(path, index):
+    """Whether page index of the file is in the page cache as a page of a
+    large folio other than its first (/proc/self/pagemap gives the page
+    frame mapped there, /proc/kpageflags its KPF_COMPOUND_TAIL bit)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        with mmap.mmap(f.fileno(), size, mmap.MAP_SHARED, mmap.PROT_READ) as m:
+            m[index * PAGE]  # fault the page in
+            st = os.fstat(f.fileno())
+            start = None
+            with open("/proc/self/maps") as maps:
+                for line in maps:
+                    fields = line.split()
+                    if len(fields) >= 6 and int(fields[4]) == st.st_ino and fields[5] == os.path.realpath(path):
+                        start = int(fields[0].split("-")[0], 16)
+            if start is None:
+                return False
+            with open("/proc/self/pagemap", "rb") as pm:
+                pm.seek((start // PAGE + index) * 8)
+                entry = struct.unpack("<Q", pm.read(8))[0]
+            if not entry >> 63:
+                return False
+            with open("/proc/kpageflags", "rb") as kf:
+                kf.seek((entry & ((1 << 55) - 1)) * 8)
+                flags = struct.unpack("<Q", kf.read(8))[0]
+            return bool(flags >> 16 & 1)
 
 
 def cmd_cut(top):
@@ -416,8 +448,22 @@ def cmd_cut(top):
     r = [sha(read_file(f"{top}/{n}")) for n in ("z1", "z2")]
     drop_caches()
     m = [sha(mmap_read(f"{top}/{n}")) for n in ("z1", "z2")]
+    # z3 is read cold first: readahead leaves its pages in large folios
+    # without buffers, and the cut falls inside one, after its first page.
+    z3 = f"{top}/z3"
+    with open(z3, "rb", buffering=0) as f:
+        # In 16 KiB calls: readahead's folios grow from window to window.
+        while f.read(16384):
+            pass
+    tail = in_large_folio(z3, CUT3 // 4096)
+    os.truncate(z3, CUT3)
+    os.sync()
+    drop_caches()
+    os.truncate(z3, FULL3)
+    r3 = sha(read_file(z3))
     put(want=sha(data(CUT, "p19") + bytes(FULL - CUT)), read1=r[0], read2=r[1],
-        mmap1=m[0], mmap2=m[1], stats=stats(top))
+        mmap1=m[0], mmap2=m[1], tail3=int(tail), read3=r3,
+        want3=sha(data(CUT3, "p19big") + bytes(FULL3 - CUT3)), stats=stats(top))
 
 
 def cmd_cutcheck(top, img):

@@ -5,7 +5,9 @@
 //! (new, on disk and uptodate or not), in folios that are uptodate or not,
 //! written whole, in part, or across blocks.
 
-use crate::mpage::write_begin::{blocks_to_map, prepare_buffer, PrepareBuffer, PrepareState};
+use crate::mpage::write_begin::{
+    blocks_to_map, prepare_buffer, shortened_end, PrepareBuffer, PrepareState,
+};
 
 const NEW: PrepareState = PrepareState {
     new: true,
@@ -110,4 +112,36 @@ fn the_mapper_is_asked_for_every_block_to_the_writes_end() {
     assert_eq!(blocks_to_map(0, &(0..1 << 20), 12), 256);
     // The last block, written in part, is asked for alone.
     assert_eq!(blocks_to_map(4096, &(0..4097), 12), 1);
+}
+
+#[test]
+fn a_write_that_runs_out_of_blocks_midway_ends_there() {
+    // 4 KiB blocks, a 1 MiB write into a new large folio; the disk had 100
+    // blocks: the write keeps them and ends at the 101st.
+    assert_eq!(
+        shortened_end(&(0..1 << 20), 100 << 12, false),
+        Some(100 << 12)
+    );
+    // It began inside a block (read or zeroed around by then).
+    assert_eq!(shortened_end(&(5000..1 << 20), 8192, false), Some(8192));
+}
+
+#[test]
+fn a_write_that_gets_no_block_fails_whole() {
+    // Its first block could not be had: nothing to keep.
+    assert_eq!(shortened_end(&(0..1 << 20), 0, false), None);
+    assert_eq!(shortened_end(&(5000..1 << 20), 4096, false), None);
+}
+
+#[test]
+fn a_write_over_valid_bytes_past_the_failure_fails_whole() {
+    // The bytes copied past the failure would replace valid ones (an
+    // uptodate folio, or a hole already read as zeroes) without being
+    // committed or written: nothing could restore them.
+    assert_eq!(shortened_end(&(0..1 << 20), 100 << 12, true), None);
+}
+
+#[test]
+fn a_failure_at_the_writes_end_is_not_a_shorter_write() {
+    assert_eq!(shortened_end(&(0..8192), 8192, false), None);
 }
