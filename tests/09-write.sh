@@ -281,16 +281,10 @@ echo 100 > $fi/probability
 echo -1 > $fi/times
 echo 0 > $fi/verbose
 read -r r1 r2 r3 r4 < <(timeout 300 python3 -S - "$mnt/eio" "/sys/block/$d/make-it-fail" "$(dirname "$0")/lib" <<'PY'
-import errno, os, sys
+import os, sys
 sys.path.insert(0, sys.argv[3])
-from writeload import data
+from writeload import data, fsync_status as fsync
 path, knob = sys.argv[1], sys.argv[2]
-def fsync(fd):
-    try:
-        os.fsync(fd)
-        return "OK"
-    except OSError as e:
-        return errno.errorcode.get(e.errno, str(e.errno))
 def fault(on):
     with open(knob, "w") as f:
         f.write("1" if on else "0")

@@ -385,16 +385,10 @@ for e in "${ENGINES[@]}"; do
 	echo "$e" > $param
 	mount -t rext2 "/dev/$dmd" "$mnt"
 	read -r r1 r2 r3 rd wb < <(timeout 300 python3 -S - "$mnt/f" "$(dirname "$0")/lib" "$(table error)" <<'PY'
-import errno, os, subprocess, sys, time
+import os, subprocess, sys, time
 sys.path.insert(0, sys.argv[2])
-from writeload import data
+from writeload import data, fsync_status as fsync
 path, bad_table = sys.argv[1], sys.argv[3]
-def fsync(fd):
-    try:
-        os.fsync(fd)
-        return "OK"
-    except OSError as e:
-        return errno.errorcode.get(e.errno, str(e.errno))
 def dm(*args):
     subprocess.run(["dmsetup", *args], check=True, stdout=subprocess.DEVNULL)
 new = data(1 << 20, "p15-new")

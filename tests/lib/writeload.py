@@ -64,6 +64,15 @@ BIG = MIB
 WINDOW = 64 * KIB
 
 
+def fsync_status(fd):
+    """fsync(fd): "OK", or the name of its errno."""
+    try:
+        os.fsync(fd)
+        return "OK"
+    except OSError as e:
+        return errname(e)
+
+
 def data(n, seed):
     """n pseudo-random bytes, the same for the same seed."""
     out = bytearray()
