@@ -287,12 +287,9 @@ impl LockedFolio {
     /// of new blocks a write does not cover. An uptodate folio is left
     /// alone: readers that do not take the lock may be reading it.
     pub(crate) fn zero_range(&mut self, start: usize, end: usize) {
-        let end = end.min(self.size());
-        if start >= end || self.is_uptodate() {
-            return;
+        if !self.is_uptodate() {
+            self.zero_cut_off(start, end);
         }
-        // SAFETY: the folio is locked by us and `start < end <= size`.
-        unsafe { ffi_ext::rmpage_folio_zero_segment(self.as_ptr(), start, end) };
     }
 
     /// Zeroes bytes `start..end` whether the folio is uptodate or not: the
