@@ -7,7 +7,7 @@
 
 use super::{
     ffi_ext,
-    folio::{clean_buffers, Folio, ReadFolio, WritebackFolio},
+    folio::{Folio, ReadFolio, WritebackFolio},
     inode::RawInode,
     writeback::Wbc,
 };
@@ -321,7 +321,7 @@ pub(crate) struct SplitBuilder {
     size: usize,
     /// For a write: the walk's writeback_control, and how many buffers to
     /// clean once every piece is in a bio.
-    write: Option<(NonNull<bindings::writeback_control>, usize)>,
+    write: Option<(NonNull<bindings::writeback_control>, u32)>,
 }
 
 impl SplitBuilder {
@@ -365,7 +365,11 @@ impl SplitBuilder {
         // SAFETY: `wbc` is the walk's and the folio is locked.
         unsafe { ffi_ext::rmpage_wbc_account_folio(folio.wbc().as_ptr().cast(), folio.as_ptr()) };
         let wbc = folio.wbc();
-        let clean = if folio.has_buffers() { clean } else { 0 };
+        let clean = if folio.has_buffers() {
+            u32::try_from(clean).unwrap_or(u32::MAX)
+        } else {
+            0
+        };
         // INVARIANT: the lock, and the writeback to start and end, move into
         // the builder and `split`, which holds our unit.
         let _ = folio.into_raw();
@@ -453,7 +457,7 @@ impl Drop for SplitBuilder {
                 // left dirty, so that a later writeback writes it.
                 unsafe {
                     if complete {
-                        clean_buffers(folio, clean);
+                        ffi_ext::rmpage_folio_clean_buffers(folio, clean);
                     } else {
                         bindings::folio_redirty_for_writepage(wbc.as_ptr(), folio);
                     }
@@ -471,7 +475,56 @@ impl Drop for SplitBuilder {
     }
 }
 
-/// What `bi_private` of a [`Bio`] points to.
+/// Bytes in front of each of our bios, where its [`BioCtx`] lives.
+const BIO_FRONT_PAD: usize = 64;
+
+/// The module's bio_set, which every [`Bio`] comes from, with its
+/// [`BioCtx`] in the front pad: a bio costs one allocation, as in
+/// fs/mpage.c, not a second one for its context. It must outlive every bio
+/// of every mount: the filesystem type's registration owns it, making it
+/// before the first mount and dropping it after the last completion.
+///
+/// # Invariants
+///
+/// While this object exists, the C helpers' bio_set is initialised with a
+/// front pad of [`BIO_FRONT_PAD`] bytes; there is at most one.
+pub(crate) struct BioSet(());
+
+impl BioSet {
+    /// Sets up the module's bio_set; `EBUSY` if it is set up already.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: the helper refuses a second set-up; the pad is a multiple
+        // of 8, so the bio behind it stays aligned.
+        let ret = unsafe { ffi_ext::rmpage_bio_set_init(BIO_FRONT_PAD as u32) };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: initialised just now, by us alone.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for BioSet {
+    fn drop(&mut self) {
+        // SAFETY: set up (type invariant); the owner drops it only once no
+        // bio of ours exists any more.
+        unsafe { ffi_ext::rmpage_bio_set_exit() };
+    }
+}
+
+/// The context in the front pad of `bio`.
+///
+/// # Safety
+///
+/// `bio` was allocated from the [`BioSet`] and not put yet.
+unsafe fn front_pad<C: BioCompletion>(bio: *mut bindings::bio) -> NonNull<BioCtx<C>> {
+    // SAFETY: the bio_set puts `BIO_FRONT_PAD` bytes of the same allocation
+    // in front of every bio it hands out (BioSet invariant).
+    let front = unsafe { bio.cast::<u8>().sub(BIO_FRONT_PAD) };
+    NonNull::new(front.cast()).expect("a bio's front pad is never NULL")
+}
+
+/// What the front pad of a [`Bio`] holds.
 struct BioCtx<C: BioCompletion> {
     /// The bio's unit of its mount's bios in flight, dropped last.
     token: BioToken<C>,
@@ -550,10 +603,9 @@ impl ReadAlloc {
 ///
 /// # Invariants
 ///
-/// `self.bio` points to a bio we allocated and have not submitted, whose
-/// `bi_end_io` is [`bio_end_io::<C>`] and whose `bi_private` is a
-/// `KBox<BioCtx<C>>` (from [`KBox::into_raw`]) that `self.ctx` points to,
-/// with `write == D::WRITE`, holding a token of the mount's [`InFlight`]
+/// `self.bio` points to a bio we allocated from the [`BioSet`] and have not
+/// submitted, whose `bi_end_io` is [`bio_end_io::<C>`] and whose front pad,
+/// which `self.ctx` points to, holds a `BioCtx<C>` with `write == D::WRITE`, holding a token of the mount's [`InFlight`]
 /// count. Every whole folio in a read bio was a
 /// [`ReadFolio`] whose unlocking passed to the bio; every folio in a write
 /// bio was a [`WritebackFolio`] whose writeback the bio started; every piece
@@ -574,46 +626,48 @@ pub(crate) type WriteBio<C> = Bio<C, Write>;
 unsafe impl<C: BioCompletion, D: Direction> Send for Bio<C, D> {}
 
 impl<C: BioCompletion, D: Direction> Bio<C, D> {
-    /// Wraps a bio fresh from `bio_alloc`, with a context allocated with
-    /// `flags` that holds a token of `in_flight`; puts the bio if the
-    /// context cannot be had.
-    fn wrap(
+    /// Wraps a bio fresh from the module's [`BioSet`], its context, which
+    /// holds a token of `in_flight`, written into its front pad.
+    ///
+    /// # Safety
+    ///
+    /// `bio` was allocated from the [`BioSet`] just now and nobody else
+    /// references it.
+    unsafe fn wrap(
         bio: NonNull<bindings::bio>,
         sector: u64,
         in_flight: &InFlight<C>,
-        flags: kernel::alloc::Flags,
         nowait: bool,
-    ) -> Option<Self> {
-        let ctx = match KBox::new(
-            BioCtx {
+    ) -> Self {
+        const {
+            assert!(size_of::<BioCtx<C>>() <= BIO_FRONT_PAD);
+            assert!(align_of::<BioCtx<C>>() <= 8 && BIO_FRONT_PAD % 8 == 0);
+        }
+        // SAFETY: the caller's guarantee: the bio came from the bio_set.
+        let ctx = unsafe { front_pad::<C>(bio.as_ptr()) };
+        // SAFETY: the front pad is ours with the bio, large and aligned
+        // enough (checked above), and holds nothing yet.
+        unsafe {
+            ctx.write(BioCtx {
                 token: in_flight.token(),
                 write: D::WRITE,
                 splits: KVec::new(),
                 folios: 0,
                 bytes: 0,
                 nowait,
-            },
-            flags,
-        ) {
-            Ok(ctx) => KBox::into_raw(ctx),
-            Err(_) => {
-                // SAFETY: the bio is ours and empty; nobody else has seen it.
-                unsafe { bindings::bio_put(bio.as_ptr()) };
-                return None;
-            }
-        };
+            });
+        }
         // SAFETY: `bio` is a fresh bio that only we reference.
         unsafe {
             (*bio.as_ptr()).bi_iter.bi_sector = sector;
             (*bio.as_ptr()).bi_end_io = Some(bio_end_io::<C>);
-            (*bio.as_ptr()).bi_private = ctx.cast();
         }
-        // INVARIANT: end_io and private are set as required; no folio yet.
-        Some(Self {
+        // INVARIANT: end_io is set and the context written; no folio yet.
+        Self {
             bio,
-            ctx: NonNull::new(ctx).expect("KBox pointer is never NULL"),
+            ctx,
             _dir: PhantomData,
-        })
+        }
     }
 
     /// The bio's context.
@@ -629,7 +683,7 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
     }
 
     /// Gives up the bio as a raw pointer, still unsubmitted, its context in
-    /// `bi_private`; [`Bio::from_raw`] takes it back.
+    /// its front pad; [`Bio::from_raw`] takes it back.
     fn into_raw(self) -> *mut bindings::bio {
         let bio = self.bio.as_ptr();
         core::mem::forget(self);
@@ -641,13 +695,12 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
     /// `bio` came from [`Bio::into_raw`] of a `Bio<C, D>` and is taken back
     /// once.
     unsafe fn from_raw(bio: *mut bindings::bio) -> Self {
-        // SAFETY: the caller's guarantee: `bi_private` still holds the
-        // context that `wrap` leaked into it.
-        let ctx = unsafe { (*bio).bi_private.cast::<BioCtx<C>>() };
+        // SAFETY: the caller's guarantee: a bio of ours, from the bio_set.
+        let ctx = unsafe { front_pad::<C>(bio) };
         // INVARIANT: as it was when `into_raw` gave it up.
         Self {
             bio: NonNull::new(bio).expect("bio pointer is never NULL"),
-            ctx: NonNull::new(ctx).expect("bio context is never NULL"),
+            ctx,
             _dir: PhantomData,
         }
     }
@@ -740,16 +793,12 @@ impl<C: BioCompletion> Bio<C, Read> {
         // SAFETY: the helper only computes a flag word.
         let opf = unsafe { ffi_ext::rmpage_req_op_read(readahead) };
         // SAFETY: `bdev` is open (its invariant); `nr_vecs` is within
-        // BIO_MAX_VECS.
+        // BIO_MAX_VECS. The bio_set is set up: `in_flight` belongs to a
+        // mount, which the registration that owns the bio_set outlives.
         let bio =
             unsafe { ffi_ext::rmpage_bio_alloc(bdev.0.as_ptr(), nr_vecs, opf, readahead, nowait) };
-        Self::wrap(
-            NonNull::new(bio)?,
-            sector,
-            in_flight,
-            gfp(how.nowait()),
-            how.nowait(),
-        )
+        // SAFETY: a fresh bio from the bio_set, ours alone.
+        Some(unsafe { Self::wrap(NonNull::new(bio)?, sector, in_flight, how.nowait()) })
     }
 
     /// Adds `len` bytes of `folio`, from `offset`, to the bio. On success the
@@ -789,10 +838,9 @@ impl<C: BioCompletion> Bio<C, Read> {
     /// no I/O failed. (Dropping an unsent bio reports it as failed I/O.)
     pub(crate) fn cancel(self) {
         let bio = self.into_raw();
-        // SAFETY: the bio is ours and was never submitted; `bi_private` is
-        // the context that `wrap` leaked, taken back here once.
-        let ctx = unsafe { KBox::from_raw((*bio).bi_private.cast::<BioCtx<C>>()) };
-        let BioCtx { token, splits, .. } = KBox::into_inner(ctx);
+        // SAFETY: the bio is ours and was never submitted; its context is
+        // taken out of the front pad here, once.
+        let BioCtx { token, splits, .. } = unsafe { front_pad::<C>(bio).read() };
         // SAFETY: a read bio that will never be submitted; its folios have
         // not been ended.
         unsafe { end_folios(bio, &splits, false, EIO.to_errno()) };
@@ -883,11 +931,10 @@ impl<C: BioCompletion> Bio<C, Write> {
     /// Allocates a write bio for `nr_vecs` segments at 512-byte `sector` of
     /// `bdev`, for writeback under `wbc` of `inode`'s data: `REQ_OP_WRITE`
     /// with the flags `wbc` asks for, its cgroup, the inode's write hint.
-    /// Write bios come from the bio_set's mempool and cannot fail; their
-    /// small context is a GFP_KERNEL allocation (writeback holds no lock
-    /// that reclaim could need), and if even that fails (`None`) the caller
-    /// writes the folio through the buffer_head path. The bio counts in
-    /// `in_flight`, its mount's, until its completion is over.
+    /// Write bios come from the bio_set's mempool and do not fail; should
+    /// one still (`None`), the caller writes the folio through the
+    /// buffer_head path. The bio counts in `in_flight`, its mount's, until
+    /// its completion is over.
     pub(crate) fn alloc(
         bdev: BlockDevice<'_>,
         sector: u64,
@@ -898,7 +945,9 @@ impl<C: BioCompletion> Bio<C, Write> {
     ) -> Option<Self> {
         let nr_vecs = nr_vecs.clamp(1, bindings::BIO_MAX_VECS as usize) as u16;
         // SAFETY: `bdev` is open, `wbc` is the walk's writeback control and
-        // `inode` the inode it writes (the types' invariants).
+        // `inode` the inode it writes (the types' invariants). The bio_set
+        // is set up: `in_flight` belongs to a mount, which the registration
+        // that owns the bio_set outlives.
         let bio = unsafe {
             ffi_ext::rmpage_bio_alloc_write(
                 bdev.0.as_ptr(),
@@ -907,7 +956,8 @@ impl<C: BioCompletion> Bio<C, Write> {
                 inode.as_ptr().cast(),
             )
         };
-        Self::wrap(NonNull::new(bio)?, sector, in_flight, GFP_KERNEL, false)
+        // SAFETY: a fresh bio from the bio_set, ours alone.
+        Some(unsafe { Self::wrap(NonNull::new(bio)?, sector, in_flight, false) })
     }
 
     /// Adds the first `len` bytes of `folio`, whose first `clean` buffers (if
@@ -925,26 +975,27 @@ impl<C: BioCompletion> Bio<C, Write> {
         if len == 0 || len > folio.size() {
             return Err(folio);
         }
-        // SAFETY: `wbc` is the walk's and the folio is locked.
-        unsafe { ffi_ext::rmpage_wbc_account_folio(folio.wbc().as_ptr().cast(), folio.as_ptr()) };
+        let clean = u32::try_from(clean).unwrap_or(u32::MAX);
         // SAFETY: the bio is ours and unsubmitted (type invariant); the folio
-        // is valid and locked, and the range lies inside it (checked above).
-        let added = unsafe { bindings::bio_add_folio(self.bio.as_ptr(), folio.as_ptr(), len, 0) };
+        // is valid and locked, the range lies inside it (checked above), and
+        // `wbc` is the walk's. If the folio is added, the helper cleans its
+        // buffers, starts its writeback and unlocks it; if not, it is left
+        // as it was, locked.
+        let added = unsafe {
+            ffi_ext::rmpage_bio_add_write_folio(
+                self.bio.as_ptr().cast(),
+                folio.wbc().as_ptr().cast(),
+                folio.as_ptr(),
+                len,
+                clean,
+            )
+        };
         if !added {
             return Err(folio);
         }
-        let has_buffers = folio.has_buffers();
-        let ptr = folio.into_raw();
-        // SAFETY: we held the folio's lock (now ours as a raw pointer): its
-        // buffers may be cleaned, its writeback started, and then it is
-        // unlocked. INVARIANT: its writeback now belongs to the bio.
-        unsafe {
-            if has_buffers {
-                clean_buffers(ptr, clean);
-            }
-            ffi_ext::rmpage_folio_start_writeback(ptr);
-            bindings::folio_unlock(ptr);
-        }
+        // INVARIANT: the folio's writeback now belongs to the bio, and its
+        // lock was given up by the helper.
+        let _ = folio.into_raw();
         let ctx = self.ctx_mut();
         ctx.folios += 1;
         ctx.bytes += len;
@@ -957,16 +1008,16 @@ impl<C: BioCompletion, D: Direction> Drop for Bio<C, D> {
         if self.bytes() == 0 {
             // Nothing in it to fail, and no read to report: just free it.
             // SAFETY: the bio is ours and was never submitted, and `ctx` is
-            // the box `alloc` leaked into it; neither is used again.
+            // its context, in its front pad; neither is used again.
             unsafe {
-                drop(KBox::from_raw(self.ctx.as_ptr()));
+                self.ctx.drop_in_place();
                 bindings::bio_put(self.bio.as_ptr());
             }
             return;
         }
         // SAFETY: the bio is ours and was never submitted; completing it with
-        // an error runs `bio_end_io`, which fails its folios' I/O, frees the
-        // context and puts the bio.
+        // an error runs `bio_end_io`, which fails its folios' I/O, takes the
+        // context out and puts the bio.
         unsafe { ffi_ext::rmpage_bio_io_error(self.bio.as_ptr()) };
     }
 }
@@ -988,15 +1039,15 @@ impl<C: BioCompletion, D: Direction> Drop for Bio<C, D> {
 /// mount's [`InFlight`] count, which the mount waits for and which goes
 /// last, and by [`synchronize_completions`].
 unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
-    // SAFETY: the block layer calls us once with the completed bio, whose
-    // `bi_private` is the context that `alloc` leaked.
-    let ctx = unsafe { KBox::from_raw((*bio).bi_private.cast::<BioCtx<C>>()) };
+    // SAFETY: the block layer calls us once with the completed bio, one of
+    // ours, from the bio_set: its context is taken out of the front pad here,
+    // once, before the bio (and the pad with it) is put.
     let BioCtx {
         token,
         write,
         splits,
         ..
-    } = KBox::into_inner(ctx);
+    } = unsafe { front_pad::<C>(bio).read() };
     // SAFETY: `bio` is valid until we put it.
     let err = unsafe { ffi_ext::rmpage_bio_status_errno(bio) };
     token.completion().bio_done(

@@ -490,13 +490,22 @@ impl Drop for ReadFolio {
 /// (`folio_redirty_for_writepage`) and unlocked, so the data is written by a
 /// later writeback rather than lost.
 ///
+/// Its position, size and first buffer are read once, when writeback hands
+/// it out: none of them changes while it is locked, and the engine asks for
+/// them several times per folio.
+///
 /// # Invariants
 ///
 /// `self.wbc` is the writeback_control of the `writeback_iter` walk that
-/// handed out the folio, valid for as long as this object.
+/// handed out the folio, valid for as long as this object. `pos`, `size`
+/// and `buffers` are the locked folio's position, size and first
+/// buffer_head (null: it has none).
 pub(crate) struct WritebackFolio {
     folio: NonNull<bindings::folio>,
     wbc: NonNull<bindings::writeback_control>,
+    pos: u64,
+    size: usize,
+    buffers: *mut bindings::buffer_head,
 }
 
 // SAFETY: as for LockedFolio.
@@ -521,11 +530,32 @@ impl WritebackFolio {
         ptr: *mut bindings::folio,
         wbc: NonNull<bindings::writeback_control>,
     ) -> Self {
-        // INVARIANT: the caller guarantees the lock and `wbc`.
+        let folio = NonNull::new(ptr).expect("locked folio pointer is never NULL");
+        let (mut pos, mut size) = (0, 0);
+        // SAFETY: the folio is valid and locked (caller's guarantee), so its
+        // size and buffers are stable; the out-pointers are ours.
+        let buffers = unsafe {
+            ffi_ext::rmpage_folio_writeback_geometry(folio.as_ptr(), &mut pos, &mut size)
+        };
+        // INVARIANT: the caller guarantees the lock and `wbc`; the geometry
+        // was read under that lock. A page cache position is never negative.
         Self {
-            folio: NonNull::new(ptr).expect("locked folio pointer is never NULL"),
+            folio,
             wbc,
+            pos: pos as u64,
+            size,
+            buffers,
         }
+    }
+
+    /// Byte offset of the folio's first byte in the file.
+    pub(crate) fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    /// Size of the folio in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.size
     }
 
     /// Gives up the duty to write or redirty: the caller takes it.
@@ -542,15 +572,19 @@ impl WritebackFolio {
 
     /// Whether the folio carries buffer_heads.
     pub(crate) fn has_buffers(&self) -> bool {
-        // SAFETY: valid and locked, so its private data is stable.
-        unsafe { ffi_ext::rmpage_folio_has_buffers(self.as_ptr()) }
+        !self.buffers.is_null()
     }
 
     /// The folio's buffer_heads, one block each, in order; empty if it has
     /// none.
     pub(crate) fn buffers(&self) -> FolioBuffers<'_> {
-        // SAFETY: the folio stays locked while `self` is borrowed.
-        unsafe { FolioBuffers::of_locked(self.as_ptr()) }
+        // INVARIANT: `buffers` is the first buffer of the folio, which
+        // stays locked while `self` is borrowed.
+        FolioBuffers {
+            head: self.buffers,
+            next: NonNull::new(self.buffers),
+            _folio: PhantomData,
+        }
     }
 
     /// Zeroes bytes `start..end`: the part of the folio straddling EOF that
@@ -657,21 +691,6 @@ impl FolioBuffer<'_> {
         unsafe { ffi_ext::rmpage_bh_state(self.bh.as_ptr()) }
     }
 
-    /// What writeback needs to know of the buffer.
-    pub(crate) fn writeback_state(&self) -> BufferState {
-        let state = self.flags();
-        let mapped = state & ffi_ext::RMPAGE_BH_MAPPED != 0;
-        // SAFETY: valid while the folio is locked (type invariant).
-        let pblk = unsafe { ffi_ext::rmpage_bh_blocknr(self.bh.as_ptr()) };
-        BufferState {
-            mapped,
-            dirty: state & ffi_ext::RMPAGE_BH_DIRTY != 0,
-            uptodate: state & ffi_ext::RMPAGE_BH_UPTODATE != 0,
-            boundary: state & ffi_ext::RMPAGE_BH_BOUNDARY != 0,
-            pblk: if mapped { pblk } else { 0 },
-        }
-    }
-
     /// What `write_begin` needs to know of the buffer.
     pub(crate) fn prepare_state(&self) -> PrepareState {
         let state = self.flags();
@@ -745,57 +764,39 @@ impl FolioBuffer<'_> {
     }
 }
 
-/// The buffer_heads of a folio under writeback, as [`BufferState`]s.
-pub(crate) struct FolioBuffers<'a>(BufferRing<'a>);
-
-impl FolioBuffers<'_> {
-    /// The buffers of `folio`.
-    ///
-    /// # Safety
-    ///
-    /// `folio` stays locked for the returned lifetime.
-    pub(crate) unsafe fn of_locked<'a>(folio: *mut bindings::folio) -> FolioBuffers<'a> {
-        // SAFETY: the folio is locked (caller's guarantee), so its buffer
-        // ring is stable, for 'a.
-        unsafe {
-            let head = ffi_ext::rmpage_folio_buffers(folio);
-            FolioBuffers(BufferRing::from_head(head, head))
-        }
-    }
+/// The buffer_heads of a folio under writeback, as [`BufferState`]s: one
+/// call into C per buffer, since writeback looks at every buffer of every
+/// folio it writes.
+///
+/// # Invariants
+///
+/// `head` is the first buffer of a folio that stays locked for `'a`, and
+/// `next` the next buffer to visit in its ring (None once back at `head`).
+pub(crate) struct FolioBuffers<'a> {
+    head: *mut bindings::buffer_head,
+    next: Option<NonNull<bindings::buffer_head>>,
+    _folio: PhantomData<&'a ()>,
 }
 
 impl Iterator for FolioBuffers<'_> {
     type Item = BufferState;
 
     fn next(&mut self) -> Option<BufferState> {
-        self.0.next().map(|buffer| buffer.writeback_state())
-    }
-}
-
-/// Clears the dirty bit of the first `n` buffers of a locked folio: they
-/// are in a write bio now (fs/mpage.c's clean_buffers()). fs/mpage.c then
-/// frees the buffers of an uptodate folio when the kernel holds too many
-/// (`buffer_heads_over_limit`, which modules cannot see); here reclaim frees
-/// them when it takes the clean folio.
-///
-/// # Safety
-///
-/// `folio` is locked by the caller and has buffers.
-pub(crate) unsafe fn clean_buffers(folio: *mut bindings::folio, n: usize) {
-    // SAFETY: locked folio (caller's guarantee): its ring is stable.
-    let head = unsafe { ffi_ext::rmpage_folio_buffers(folio) };
-    let mut bh = head;
-    for _ in 0..n {
-        if bh.is_null() {
-            break;
-        }
-        // SAFETY: `bh` is in the locked folio's ring.
-        unsafe {
-            ffi_ext::rmpage_bh_clear_dirty(bh);
-            bh = ffi_ext::rmpage_bh_next(bh);
-        }
-        if bh == head {
-            break;
-        }
+        let bh = self.next?;
+        let (mut pblk, mut after) = (0, core::ptr::null_mut());
+        // SAFETY: the buffer belongs to the locked folio's ring (type
+        // invariant), whose links and mapping nobody changes while the folio
+        // is locked; the out-pointers are ours.
+        let state =
+            unsafe { ffi_ext::rmpage_bh_writeback_state(bh.as_ptr(), &mut pblk, &mut after) };
+        self.next = NonNull::new(after).filter(|n| n.as_ptr() != self.head);
+        let mapped = state & ffi_ext::RMPAGE_BH_MAPPED != 0;
+        Some(BufferState {
+            mapped,
+            dirty: state & ffi_ext::RMPAGE_BH_DIRTY != 0,
+            uptodate: state & ffi_ext::RMPAGE_BH_UPTODATE != 0,
+            boundary: state & ffi_ext::RMPAGE_BH_BOUNDARY != 0,
+            pblk: if mapped { pblk } else { 0 },
+        })
     }
 }

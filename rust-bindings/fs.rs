@@ -1683,13 +1683,18 @@ impl FileSystemType {
     }
 }
 
-/// A registered filesystem type; unregistered on drop.
+/// A registered filesystem type, with the bio_set its mounts' bios come
+/// from; unregistered on drop, and the bio_set torn down once the last
+/// completion has returned.
 ///
 /// # Invariants
 ///
 /// `self.fs` is registered with the VFS, for filesystem `T`, until `drop`.
 pub(crate) struct Registration<T: FileSystem> {
     fs: &'static FileSystemType,
+    // Dropped after `drop` has unregistered the type and waited for the
+    // completions: no bio of ours exists by then.
+    _bios: super::bio::BioSet,
     _t: PhantomData<T>,
 }
 
@@ -1709,10 +1714,13 @@ impl<T: FileSystem> Registration<T> {
         let ptr = fs.0.get();
         // SAFETY: an unregistered type is ours alone: the VFS does not see it,
         // and a registered one has a non-NULL `name`, which we refuse.
+        if unsafe { !(*ptr).name.is_null() } {
+            return Err(EBUSY);
+        }
+        // Before the type is visible: a mount may make bios at once.
+        let bios = super::bio::BioSet::new()?;
+        // SAFETY: as above, the type is still ours alone.
         unsafe {
-            if !(*ptr).name.is_null() {
-                return Err(EBUSY);
-            }
             (*ptr).name = T::NAME.as_char_ptr();
             (*ptr).owner = module.as_ptr();
             (*ptr).fs_flags = bindings::FS_REQUIRES_DEV as c_int;
@@ -1729,6 +1737,7 @@ impl<T: FileSystem> Registration<T> {
         // INVARIANT: registered just now.
         Ok(Self {
             fs,
+            _bios: bios,
             _t: PhantomData,
         })
     }

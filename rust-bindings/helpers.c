@@ -81,6 +81,34 @@ unsigned int rmpage_req_op_read(bool readahead)
 }
 
 /*
+ * Every bio of every rmpage mount comes from here, with the engine's context
+ * for it in the bio_set's front pad, as iomap's ioends sit in front of their
+ * bios: a bio costs one allocation, as in fs/mpage.c, and not a second one
+ * for what its completion needs to know.
+ */
+static struct bio_set rmpage_bio_set;
+static atomic_t rmpage_bio_set_live = ATOMIC_INIT(0);
+
+/* -EBUSY: the bio_set is set up already; there is one per module. */
+int rmpage_bio_set_init(unsigned int front_pad)
+{
+	int ret;
+
+	if (atomic_cmpxchg(&rmpage_bio_set_live, 0, 1))
+		return -EBUSY;
+	ret = bioset_init(&rmpage_bio_set, BIO_POOL_SIZE, front_pad, BIOSET_NEED_BVECS);
+	if (ret)
+		atomic_set(&rmpage_bio_set_live, 0);
+	return ret;
+}
+
+void rmpage_bio_set_exit(void)
+{
+	bioset_exit(&rmpage_bio_set);
+	atomic_set(&rmpage_bio_set_live, 0);
+}
+
+/*
  * Readahead is optional: its allocations must not retry hard or warn, and
  * may fail (mpage.c does the same). Reads for read_folio must make progress,
  * so they come from the bio_set's mempool with GFP_KERNEL. @nowait: earlier
@@ -97,7 +125,7 @@ struct bio *rmpage_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
 		gfp = GFP_NOWAIT | __GFP_NOWARN;
 	else if (readahead)
 		gfp |= __GFP_NORETRY | __GFP_NOWARN;
-	return bio_alloc(bdev, nr_vecs, opf, gfp);
+	return bio_alloc_bioset(bdev, nr_vecs, opf, gfp, &rmpage_bio_set);
 }
 
 struct folio *rmpage_bio_first_folio(struct bio *bio, struct folio_iter *fi)
@@ -283,8 +311,8 @@ unsigned int rmpage_req_op_write(struct writeback_control *wbc)
 struct bio *rmpage_bio_alloc_write(struct block_device *bdev, unsigned short nr_vecs,
 				   struct writeback_control *wbc, struct inode *inode)
 {
-	struct bio *bio = bio_alloc(bdev, nr_vecs, REQ_OP_WRITE | wbc_to_write_flags(wbc),
-				    GFP_NOFS);
+	struct bio *bio = bio_alloc_bioset(bdev, nr_vecs, REQ_OP_WRITE | wbc_to_write_flags(wbc),
+					   GFP_NOFS, &rmpage_bio_set);
 
 	wbc_init_bio(wbc, bio);
 	bio->bi_write_hint = inode->i_write_hint;
@@ -296,11 +324,53 @@ void rmpage_wbc_account_folio(struct writeback_control *wbc, struct folio *folio
 	wbc_account_cgroup_owner(wbc, folio, folio_size(folio));
 }
 
+/*
+ * What writeback asks of every folio it takes, in one call rather than
+ * three: its position and size, and its first buffer (NULL: none). None of
+ * them changes while the folio is locked.
+ */
+struct buffer_head *rmpage_folio_writeback_geometry(struct folio *folio, loff_t *pos,
+						    size_t *size)
+{
+	*pos = folio_pos(folio);
+	*size = folio_size(folio);
+	return folio_buffers(folio);
+}
+
+/* fs/mpage.c's clean_buffers(): the first @n buffers are in a write bio. */
+void rmpage_folio_clean_buffers(struct folio *folio, unsigned int n)
+{
+	struct buffer_head *head = folio_buffers(folio), *bh = head;
+
+	while (bh && n--) {
+		clear_buffer_dirty(bh);
+		bh = bh->b_this_page;
+		if (bh == head)
+			break;
+	}
+}
+
+/*
+ * A locked folio joins a write bio, in fs/mpage.c's order: its cgroup is
+ * charged, it is added, and only once it is in the bio are its first @clean
+ * buffers cleaned (a failure to add leaves every buffer dirty), its
+ * writeback started and its lock dropped. One call per folio: this is the
+ * engine's innermost loop.
+ */
+bool rmpage_bio_add_write_folio(struct bio *bio, struct writeback_control *wbc,
+				struct folio *folio, size_t len, unsigned int clean)
+{
+	wbc_account_cgroup_owner(wbc, folio, folio_size(folio));
+	if (!bio_add_folio(bio, folio, len, 0))
+		return false;
+	rmpage_folio_clean_buffers(folio, clean);
+	folio_start_writeback(folio);
+	folio_unlock(folio);
+	return true;
+}
+
 /* The buffer_heads of a locked folio, walked from Rust one at a time. */
-struct buffer_head *rmpage_folio_buffers(struct folio *folio) { return folio_buffers(folio); }
 struct buffer_head *rmpage_bh_next(struct buffer_head *bh) { return bh->b_this_page; }
-sector_t rmpage_bh_blocknr(struct buffer_head *bh) { return bh->b_blocknr; }
-void rmpage_bh_clear_dirty(struct buffer_head *bh) { clear_buffer_dirty(bh); }
 
 unsigned int rmpage_bh_state(struct buffer_head *bh)
 {
@@ -309,6 +379,15 @@ unsigned int rmpage_bh_state(struct buffer_head *bh)
 	       (buffer_uptodate(bh) ? RMPAGE_BH_UPTODATE : 0) |
 	       (buffer_boundary(bh) ? RMPAGE_BH_BOUNDARY : 0) |
 	       (buffer_new(bh) ? RMPAGE_BH_NEW : 0);
+}
+
+/* One buffer as writeback looks at it: its state, its block, the next one. */
+unsigned int rmpage_bh_writeback_state(struct buffer_head *bh, sector_t *blocknr,
+				       struct buffer_head **next)
+{
+	*blocknr = bh->b_blocknr;
+	*next = bh->b_this_page;
+	return rmpage_bh_state(bh);
 }
 
 /*

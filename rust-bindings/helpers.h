@@ -43,6 +43,8 @@ struct folio *rmpage_readahead_folio(struct readahead_control *rac);
 unsigned int rmpage_readahead_count(struct readahead_control *rac);
 
 /* bio */
+int rmpage_bio_set_init(unsigned int front_pad);
+void rmpage_bio_set_exit(void);
 struct bio *rmpage_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
 			     unsigned int opf, bool readahead, bool nowait);
 unsigned int rmpage_req_op_read(bool readahead);
@@ -101,11 +103,15 @@ unsigned int rmpage_req_op_write(struct writeback_control *wbc);
 struct bio *rmpage_bio_alloc_write(struct block_device *bdev, unsigned short nr_vecs,
 				   struct writeback_control *wbc, struct inode *inode);
 void rmpage_wbc_account_folio(struct writeback_control *wbc, struct folio *folio);
-struct buffer_head *rmpage_folio_buffers(struct folio *folio);
+struct buffer_head *rmpage_folio_writeback_geometry(struct folio *folio, loff_t *pos,
+						    size_t *size);
+void rmpage_folio_clean_buffers(struct folio *folio, unsigned int n);
+bool rmpage_bio_add_write_folio(struct bio *bio, struct writeback_control *wbc,
+				struct folio *folio, size_t len, unsigned int clean);
 struct buffer_head *rmpage_bh_next(struct buffer_head *bh);
-sector_t rmpage_bh_blocknr(struct buffer_head *bh);
-void rmpage_bh_clear_dirty(struct buffer_head *bh);
 unsigned int rmpage_bh_state(struct buffer_head *bh);
+unsigned int rmpage_bh_writeback_state(struct buffer_head *bh, sector_t *blocknr,
+				       struct buffer_head **next);
 void rmpage_write_boundary_block(struct block_device *bdev, sector_t bblock,
 				 unsigned int blocksize);
 struct buffer_head *rmpage_sb_getblk_zeroed(struct super_block *sb, sector_t block);
