@@ -65,23 +65,6 @@ impl BufferHead {
         Ok(())
     }
 
-    /// Copies the little-endian 32-bit words `index..index + out.len()` of
-    /// the block into `out`, in CPU order (an indirect block's pointers);
-    /// `EINVAL` if they are not inside the block.
-    pub(crate) fn read_le32s(&self, index: usize, out: &mut [u32]) -> Result {
-        let (off, len) = word_span(index, out.len())?;
-        if off + len > self.size {
-            return Err(EINVAL);
-        }
-        // SAFETY: as in `read`; any bytes are a valid `u32`, and `out` is
-        // ours, `len` bytes long.
-        unsafe { ffi_ext::rmpage_bh_copy(self.bh.as_ptr(), off, out.as_mut_ptr().cast(), len) };
-        for word in out.iter_mut() {
-            *word = u32::from_le(*word);
-        }
-        Ok(())
-    }
-
     /// Stores `words` as little-endian 32-bit words into the block from
     /// word `index` on (`EINVAL` if they do not fit); the caller marks the
     /// buffer dirty, as for [`BufferHead::write`].
@@ -197,7 +180,7 @@ impl Drop for BufferHead {
 }
 
 /// Byte offset and length of `count` 32-bit words from word `index`.
-fn word_span(index: usize, count: usize) -> Result<(usize, usize)> {
+pub(crate) fn word_span(index: usize, count: usize) -> Result<(usize, usize)> {
     let off = index.checked_mul(4).ok_or(EINVAL)?;
     let len = count.checked_mul(4).ok_or(EINVAL)?;
     off.checked_add(len).ok_or(EINVAL)?;

@@ -184,6 +184,29 @@ struct buffer_head *rmpage_sb_bread(struct super_block *sb, sector_t block)
 }
 
 void rmpage_brelse(struct buffer_head *bh) { brelse(bh); }
+
+/*
+ * Bytes @off..@off + @len of metadata block @block, copied into @dst: the
+ * buffer is read (or found cached), copied from and released in one call,
+ * since the block map reads one pointer per level this way on every
+ * lookup. -EIO: the block cannot be read; -EINVAL: the bytes are not all
+ * inside it.
+ */
+int rmpage_sb_read_bytes(struct super_block *sb, sector_t block, size_t off, void *dst,
+			 size_t len)
+{
+	struct buffer_head *bh = sb_bread(sb, block);
+	int ret = 0;
+
+	if (!bh)
+		return -EIO;
+	if (off <= bh->b_size && len <= bh->b_size - off)
+		memcpy(dst, bh->b_data + off, len);
+	else
+		ret = -EINVAL;
+	brelse(bh);
+	return ret;
+}
 void rmpage_bh_copy(struct buffer_head *bh, size_t off, void *dst, size_t len)
 {
 	memcpy(dst, bh->b_data + off, len);

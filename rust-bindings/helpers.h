@@ -59,6 +59,8 @@ void rmpage_synchronize_rcu_tasks(void);
 /* buffer_head */
 struct buffer_head *rmpage_sb_bread(struct super_block *sb, sector_t block);
 void rmpage_brelse(struct buffer_head *bh);
+int rmpage_sb_read_bytes(struct super_block *sb, sector_t block, size_t off, void *dst,
+			 size_t len);
 void rmpage_bh_copy(struct buffer_head *bh, size_t off, void *dst, size_t len);
 size_t rmpage_bh_size(struct buffer_head *bh);
 void rmpage_bh_map(struct buffer_head *bh, struct super_block *sb, sector_t block,

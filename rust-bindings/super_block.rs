@@ -56,6 +56,34 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         unsafe { BufferHead::bread(self.as_ptr(), block) }
     }
 
+    /// Copies little-endian 32-bit words `index..index + out.len()` of block
+    /// `block` (an indirect block's pointers) into `out`, in CPU order: a
+    /// [`SuperBlock::bread`], a copy and a release in one call into C, for
+    /// the block map's lookups. `EINVAL` if the words are not inside the
+    /// block.
+    pub(crate) fn read_le32s(&self, block: u64, index: usize, out: &mut [u32]) -> Result {
+        let (off, len) = super::buffer_head::word_span(index, out.len())?;
+        // SAFETY: valid super_block with its device open and a block size,
+        // as for `bread`; `out` is ours, `len` bytes long, and any bytes are
+        // a valid `u32`. The helper copies only bytes inside the block.
+        let ret = unsafe {
+            ffi_ext::rmpage_sb_read_bytes(
+                self.as_ptr().cast(),
+                block,
+                off,
+                out.as_mut_ptr().cast(),
+                len,
+            )
+        };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        for word in out.iter_mut() {
+            *word = u32::from_le(*word);
+        }
+        Ok(())
+    }
+
     /// The buffer of block `block`, just allocated: zeroes, never read from
     /// disk.
     pub(crate) fn new_block(&self, block: u64) -> Result<BufferHead> {

@@ -378,6 +378,26 @@ impl<S: MapStore> Meta<'_, S> {
         }
     }
 
+    /// The run at `lblk`, at most `max` blocks, read-only: down the path one
+    /// pointer per level, as ext2_get_branch goes, keeping nothing of the
+    /// way (most lookups find a mapped block, and this is the path every
+    /// write to one takes). Under a missing indirect block, a hole up to the
+    /// end of the last-level array.
+    fn lookup(&self, i_block: &[u32; N_BLOCKS], lblk: u64, max: u64) -> Result<Mapping, S::Error> {
+        let path = self.path_of(lblk)?;
+        let left = path.left_in_last(self.fs.ptrs_per_block());
+        let max = max.clamp(1, left);
+        let mut array = Array::Inode;
+        for &slot in &path.offsets[..path.depth - 1] {
+            match self.read_one(i_block, array, slot as usize)? {
+                0 => return Ok(Mapping::hole(lblk, max)),
+                ptr => array = Array::Block(self.check(u64::from(ptr))?),
+            }
+        }
+        let slot = path.offsets[path.depth - 1] as usize;
+        self.scan(i_block, array, slot, lblk, max, left)
+    }
+
     /// The run at `lblk`: its path, the clamp of `max` to the last-level
     /// array, the branch, and the run if that array exists.
     fn find(
@@ -593,12 +613,7 @@ pub(crate) fn lookup<S: MapStore>(
     lblk: u64,
     max: u64,
 ) -> Result<Mapping, S::Error> {
-    match (Meta { fs, store }).find(i_block, lblk, max)? {
-        (_, _, Some(run)) => Ok(run),
-        // A missing indirect block: everything under it is a hole, at
-        // least up to the end of the last-level array.
-        (_, max, None) => Ok(Mapping::hole(lblk, max)),
-    }
+    (Meta { fs, store }).lookup(i_block, lblk, max)
 }
 
 /// Like [`lookup`]; where `lblk` is a hole, allocates up to `max` blocks for
@@ -616,6 +631,15 @@ pub(crate) fn allocate<S: MapStore>(
     goal: &Goal,
 ) -> Result<Allocated, S::Error> {
     let m = Meta { fs, store };
+    // Most calls find the block mapped (a write over existing data): the
+    // lookup answers them without gathering the branch an allocation needs.
+    let found = m.lookup(i_block, lblk, max)?;
+    if found.kind != MapKind::Hole {
+        return Ok(Allocated {
+            mapping: found,
+            blocks: 0,
+        });
+    }
     let (branch, max, run) = m.find(i_block, lblk, max)?;
     // ext2_blks_to_allocate: the hole's run, or under a missing indirect
     // block everything up to the end of the last-level array.

@@ -93,7 +93,7 @@ impl MapStore for InodeStore<'_> {
     }
 
     fn read_ptrs(&self, blk: u64, start: usize, out: &mut [u32]) -> Result {
-        self.sb().bread(blk)?.read_le32s(start, out)
+        self.sb().read_le32s(blk, start, out)
     }
 
     fn write_ptrs(&self, blk: u64, start: usize, ptrs: &[u32]) -> Result {
