@@ -88,7 +88,8 @@ pub(crate) trait BioCompletion: Send + Sync + 'static {
 ///
 /// Unmounting waits for every folio under I/O (`truncate_inode_pages_final`
 /// in evict), but a completion goes on running module code after it ends
-/// its last folio: it frees its context, puts the bio and returns. Waiting
+/// its last folio: it drops what its context held, puts the bio (and the
+/// front pad the context lived in) and returns. Waiting
 /// here, before the mount's data goes (the owner drops this in `kill_sb`,
 /// after `kill_block_super`), keeps that tail's data alive without a
 /// reference count per bio, and means that once the super block is gone
