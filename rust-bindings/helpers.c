@@ -360,7 +360,12 @@ struct buffer_head *rmpage_folio_writeback_geometry(struct folio *folio, loff_t 
 	return folio_buffers(folio);
 }
 
-/* fs/mpage.c's clean_buffers(): the first @n buffers are in a write bio. */
+/*
+ * fs/mpage.c's clean_buffers(): the first @n buffers are in a write bio.
+ * fs/mpage.c then frees the buffers of an uptodate folio when the kernel
+ * holds too many (buffer_heads_over_limit, which modules cannot see); here
+ * reclaim frees them when it takes the clean folio.
+ */
 void rmpage_folio_clean_buffers(struct folio *folio, unsigned int n)
 {
 	struct buffer_head *head = folio_buffers(folio), *bh = head;
