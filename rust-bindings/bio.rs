@@ -845,7 +845,7 @@ impl<C: BioCompletion> Bio<C, Read> {
         // SAFETY: a read bio that will never be submitted; its folios have
         // not been ended.
         unsafe { end_folios(bio, &splits, false, EIO.to_errno()) };
-        drop(splits);
+        drop_splits(splits);
         // SAFETY: we hold the bio's only reference; nothing touches it after.
         unsafe { bindings::bio_put(bio) };
         drop(token);
@@ -1061,11 +1061,21 @@ unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
     );
     // SAFETY: the bio completed: its folios are ours to end, once.
     unsafe { end_folios(bio, &splits, write, err) };
-    drop(splits);
+    drop_splits(splits);
     // SAFETY: we hold the bio's only reference; nothing touches it after.
     unsafe { bindings::bio_put(bio) };
     // The very last act: the mount may go once this is done.
     drop(token);
+}
+
+/// Lets go of a completed bio's list of split folios. Most bios have none,
+/// and dropping an empty `KVec` still calls into the allocator (a
+/// `krealloc` of nothing to nothing), once per bio.
+fn drop_splits(splits: KVec<Arc<SplitFolio>>) {
+    if splits.capacity() == 0 {
+        // Nothing is owned: forgetting it leaks nothing.
+        core::mem::forget(splits);
+    }
 }
 
 /// Ends the I/O of every folio in `bio`, as its completion does: each piece
@@ -1079,6 +1089,12 @@ unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
 /// context, that is done with (completed, or never to be submitted) and
 /// whose folios have not been ended yet.
 unsafe fn end_folios(bio: *mut bindings::bio, splits: &[Arc<SplitFolio>], write: bool, err: i32) {
+    if splits.is_empty() {
+        // SAFETY: as for this function; every folio in the bio is whole,
+        // its read or writeback owned by the bio (Bio invariant).
+        unsafe { ffi_ext::rmpage_bio_end_whole_folios(bio, write, err) };
+        return;
+    }
     let mut iter = MaybeUninit::<bindings::folio_iter>::uninit();
     // SAFETY: `bio` is valid; the helper initialises `iter`.
     let mut folio = unsafe { ffi_ext::rmpage_bio_first_folio(bio, iter.as_mut_ptr()) };

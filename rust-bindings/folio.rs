@@ -276,7 +276,10 @@ impl LockedFolio {
         // of two no larger than the folio, and `first` is one of its blocks.
         let (head, start) = unsafe {
             let head = ffi_ext::rmpage_folio_create_buffers(self.as_ptr(), blocksize as u32);
-            (head, ffi_ext::rmpage_bh_nth(head, first as u32))
+            match first {
+                0 => (head, head),
+                _ => (head, ffi_ext::rmpage_bh_nth(head, first as u32)),
+            }
         };
         // SAFETY: the folio stays locked while `self` is borrowed, and
         // `start` is in its ring.
@@ -693,11 +696,17 @@ impl FolioBuffer<'_> {
 
     /// What `write_begin` needs to know of the buffer.
     pub(crate) fn prepare_state(&self) -> PrepareState {
+        self.write_state().1
+    }
+
+    /// Whether the buffer is mapped, and its [`PrepareState`], read at once.
+    pub(crate) fn write_state(&self) -> (bool, PrepareState) {
         let state = self.flags();
-        PrepareState {
+        let prepare = PrepareState {
             new: state & ffi_ext::RMPAGE_BH_NEW != 0,
             uptodate: state & ffi_ext::RMPAGE_BH_UPTODATE != 0,
-        }
+        };
+        (state & ffi_ext::RMPAGE_BH_MAPPED != 0, prepare)
     }
 
     /// Whether the buffer knows its device block (`BH_Mapped`).
@@ -716,9 +725,10 @@ impl FolioBuffer<'_> {
         boundary: bool,
     ) {
         // SAFETY: the folio is locked (type invariant), so nobody else maps
-        // its buffers; the size stays the block size it was created with.
+        // its buffers; they were made of the file system's block size, which
+        // `sb` is live to give.
         unsafe {
-            let size = ffi_ext::rmpage_bh_size(self.bh.as_ptr());
+            let size = (*sb.as_ptr()).s_blocksize;
             ffi_ext::rmpage_bh_map(
                 self.bh.as_ptr(),
                 sb.as_ptr().cast(),

@@ -486,6 +486,14 @@ fn prepare_write<T: FileSystem>(
     from: usize,
     to: usize,
 ) -> Result<Option<usize>> {
+    let blkbits = inode.blkbits();
+    if from & ((1 << blkbits) - 1) == 0 && to - from == 1 << blkbits {
+        let res = prepare_whole_block(inode, folio, from >> blkbits);
+        if res.is_err() {
+            folio.zero_new_buffers(from, to);
+        }
+        return res.map(|()| None);
+    }
     let res = prepare_buffers(inode, folio, &(from..to));
     let res = res.map(|prepared| {
         for range in prepared.zero.into_iter().flatten() {
@@ -497,6 +505,50 @@ fn prepare_write<T: FileSystem>(
         folio.zero_new_buffers(from, to);
     }
     res
+}
+
+/// [`prepare_buffers`] for a write of exactly one whole block, the common
+/// small write (4 KiB into 4 KiB blocks): nothing around it is read or
+/// zeroed, and a disk found full fails it whole, so what is left is the
+/// mapping and the buffer's flags, without the general walk's bookkeeping.
+fn prepare_whole_block<T: FileSystem>(
+    inode: &Inode<T>,
+    folio: &LockedFolio,
+    index: usize,
+) -> Result {
+    let blkbits = inode.blkbits();
+    let folio_uptodate = folio.is_uptodate();
+    let mut buffers = folio.create_buffers(1 << blkbits, index);
+    let mut buffer = buffers.next().ok_or(EIO)?;
+    let (mapped, mut state) = buffer.write_state();
+    if state.new {
+        // A BH_New left by an earlier write that failed says nothing now.
+        buffer.clear_new();
+        state.new = false;
+    }
+    if !mapped {
+        let lblk = (folio.pos() >> blkbits) + index as u64;
+        let mapping = map_for_write(inode, lblk, 1)?;
+        map_buffer(&mut buffer, inode.super_block(), &mapping, lblk)?;
+        state.new = mapping.new;
+    }
+    let block = (index << blkbits)..((index + 1) << blkbits);
+    match prepare_buffer(block.clone(), &block, folio_uptodate, state) {
+        PrepareBuffer::MarkUptodate => buffer.set_uptodate(),
+        PrepareBuffer::CommitNew => commit_new(&mut buffer),
+        // A block the write covers whole is neither read nor zeroed
+        // around.
+        PrepareBuffer::Keep | PrepareBuffer::ZeroAround { .. } | PrepareBuffer::Read => {}
+    }
+    Ok(())
+}
+
+/// A block just allocated under an uptodate folio: the folio's bytes are
+/// what it must hold ([`PrepareBuffer::CommitNew`]).
+fn commit_new(buffer: &mut FolioBuffer<'_>) {
+    buffer.clear_new();
+    buffer.set_uptodate();
+    buffer.mark_dirty();
 }
 
 /// Byte ranges of a folio to zero around a write: the head of its first
@@ -534,9 +586,13 @@ fn prepare_buffers<T: FileSystem>(
     let mut buffers = folio.create_buffers(blocksize, first).take(count);
     for (index, mut buffer) in (first..).zip(buffers.by_ref()) {
         let start = index << blkbits;
-        // A BH_New left by an earlier write that failed says nothing now.
-        buffer.clear_new();
-        if !buffer.is_mapped() {
+        let (mapped, mut state) = buffer.write_state();
+        if state.new {
+            // A BH_New left by an earlier write that failed says nothing now.
+            buffer.clear_new();
+            state.new = false;
+        }
+        if !mapped {
             let lblk = (folio.pos() >> blkbits) + index as u64;
             let mapped = match run {
                 Some(mapping) if mapping.covers(lblk) => Ok(mapping),
@@ -544,13 +600,14 @@ fn prepare_buffers<T: FileSystem>(
             }
             .and_then(|mapping| {
                 map_buffer(&mut buffer, inode.super_block(), &mapping, lblk)?;
+                state.new = mapping.new;
                 Ok(*run.insert(mapping))
             });
             if let Err(e) = mapped {
                 if e == ENOSPC {
                     // Valid bytes from here on rule out a shorter write;
                     // the buffers after this one are looked at below.
-                    let valid = folio_uptodate || buffer.prepare_state().uptodate;
+                    let valid = folio_uptodate || state.uptodate;
                     end = shortened_end(write, start, valid);
                 }
                 // Reads already started must end before the folio goes
@@ -560,14 +617,10 @@ fn prepare_buffers<T: FileSystem>(
             }
         }
         let block = start..start + blocksize;
-        match prepare_buffer(block, write, folio_uptodate, buffer.prepare_state()) {
+        match prepare_buffer(block, write, folio_uptodate, state) {
             PrepareBuffer::Keep => {}
             PrepareBuffer::MarkUptodate => buffer.set_uptodate(),
-            PrepareBuffer::CommitNew => {
-                buffer.clear_new();
-                buffer.set_uptodate();
-                buffer.mark_dirty();
-            }
+            PrepareBuffer::CommitNew => commit_new(&mut buffer),
             PrepareBuffer::ZeroAround { head, tail } => {
                 let ranges = [head, tail].into_iter().filter(|r| !r.is_empty());
                 for (slot, range) in zero.iter_mut().filter(|s| s.is_none()).zip(ranges) {

@@ -140,6 +140,28 @@ struct folio *rmpage_bio_next_folio(struct bio *bio, struct folio_iter *fi)
 	return fi->folio;
 }
 
+/*
+ * Ends every folio of a bio that holds whole folios only, as
+ * mpage_end_io/mpage_write_end_io do: a write's writeback (the error, if
+ * any, recorded in the mapping for fsync), or a read, uptodate unless it
+ * failed. One call per bio: most bios hold no piece of a split folio, and
+ * walking the bio's folios from Rust costs two calls into C per folio.
+ */
+void rmpage_bio_end_whole_folios(struct bio *bio, bool write, int err)
+{
+	struct folio_iter fi;
+
+	bio_for_each_folio_all(fi, bio) {
+		if (!write) {
+			folio_end_read(fi.folio, err == 0);
+			continue;
+		}
+		if (err)
+			mapping_set_error(fi.folio->mapping, err);
+		folio_end_writeback(fi.folio);
+	}
+}
+
 int rmpage_bio_status_errno(struct bio *bio)
 {
 	return blk_status_to_errno(bio->bi_status);

@@ -50,6 +50,7 @@ struct bio *rmpage_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
 unsigned int rmpage_req_op_read(bool readahead);
 struct folio *rmpage_bio_first_folio(struct bio *bio, struct folio_iter *fi);
 struct folio *rmpage_bio_next_folio(struct bio *bio, struct folio_iter *fi);
+void rmpage_bio_end_whole_folios(struct bio *bio, bool write, int err);
 int rmpage_bio_status_errno(struct bio *bio);
 void rmpage_bio_io_error(struct bio *bio);
 void rmpage_in_flight_put(atomic_t *count);

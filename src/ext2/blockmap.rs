@@ -241,6 +241,7 @@ impl<S: MapStore> Meta<'_, S> {
     }
 
     /// The path of `lblk` in the map (ext2_block_to_path).
+    #[inline]
     fn path_of(&self, lblk: u64) -> Result<BlockPath, S::Error> {
         BlockPath::new(lblk, self.fs.ptrs_per_block()).ok_or_else(|| {
             self.corrupt(Corrupt::TooLarge(lblk.saturating_mul(self.fs.block_size())))
@@ -395,7 +396,29 @@ impl<S: MapStore> Meta<'_, S> {
             }
         }
         let slot = path.offsets[path.depth - 1] as usize;
+        if max == 1 {
+            return self.single(i_block, array, slot, lblk, left);
+        }
         self.scan(i_block, array, slot, lblk, max, left)
+    }
+
+    /// [`Meta::scan`] for one block, the run a 4 KiB write or a FIBMAP asks
+    /// for: its one pointer, without the chunked copy.
+    fn single(
+        &self,
+        i_block: &[u32; N_BLOCKS],
+        array: Array,
+        slot: usize,
+        lblk: u64,
+        left: u64,
+    ) -> Result<Mapping, S::Error> {
+        match self.read_one(i_block, array, slot)? {
+            0 => Ok(Mapping::hole(lblk, 1)),
+            ptr => {
+                let pblk = self.check(u64::from(ptr))?;
+                Ok(Mapping::mapped(lblk, 1, pblk, left == 1))
+            }
+        }
     }
 
     /// The run at `lblk`: its path, the clamp of `max` to the last-level
@@ -621,7 +644,9 @@ pub(crate) fn lookup<S: MapStore>(
 /// last-level pointer array, never over an already mapped block), plus the
 /// missing indirect blocks on its path, and returns them with `new = true`
 /// (ext2_get_blocks with create). Where `lblk` is mapped, returns the
-/// existing run (`new = false`, `blocks = 0`).
+/// existing run (`new = false`, `blocks = 0`), but only after gathering the
+/// branch an allocation needs: a caller that expects mapped blocks asks
+/// [`lookup`] first.
 pub(crate) fn allocate<S: MapStore>(
     fs: &SuperBlock,
     i_block: &mut [u32; N_BLOCKS],
@@ -631,15 +656,6 @@ pub(crate) fn allocate<S: MapStore>(
     goal: &Goal,
 ) -> Result<Allocated, S::Error> {
     let m = Meta { fs, store };
-    // Most calls find the block mapped (a write over existing data): the
-    // lookup answers them without gathering the branch an allocation needs.
-    let found = m.lookup(i_block, lblk, max)?;
-    if found.kind != MapKind::Hole {
-        return Ok(Allocated {
-            mapping: found,
-            blocks: 0,
-        });
-    }
     let (branch, max, run) = m.find(i_block, lblk, max)?;
     // ext2_blks_to_allocate: the hole's run, or under a missing indirect
     // block everything up to the end of the last-level array.

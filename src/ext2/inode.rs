@@ -13,7 +13,10 @@ use super::{
     Rext2,
 };
 use crate::{
-    mpage::{mapping::Mapping, Mapper, Stats},
+    mpage::{
+        mapping::{MapKind, Mapping},
+        Mapper, Stats,
+    },
     rust_bindings::{
         fs::{now_seconds, truncate_page_cache, truncate_page_cache_past, NewKind, NewNode},
         inode::{Inode, InodeKind, InodeParams, NewInode, NewOwner},
@@ -149,8 +152,12 @@ pub(crate) fn map_blocks(
         allocated: core::cell::Cell::new(0),
     };
     let mut map = data.map.lock();
-    if !create {
-        return blockmap::lookup(&info.fs, &map.disk.block, &store, lblk, max);
+    // Most calls with `create` find the block mapped too (a write over
+    // data on disk): they are answered here, before anything an
+    // allocation needs is gathered.
+    let found = blockmap::lookup(&info.fs, &map.disk.block, &store, lblk, max)?;
+    if !create || found.kind != MapKind::Hole {
+        return Ok(found);
     }
     if inode.super_block().is_read_only() {
         return Err(EROFS);
@@ -205,7 +212,7 @@ fn debug_fill(m: &mut Mapping) {
     }
     if m.len < len {
         // Cut short: the run goes on, so this is no boundary.
-        if let crate::mpage::mapping::MapKind::Mapped { boundary, .. } = &mut m.kind {
+        if let MapKind::Mapped { boundary, .. } = &mut m.kind {
             *boundary = false;
         }
     }

@@ -520,6 +520,45 @@ fn double_and_triple_indirect_paths() {
 }
 
 #[test]
+fn one_block_lookups_answer_as_the_first_block_of_a_run() {
+    // One-block lookups read the block's pointer alone; they must say what
+    // the run scan says of that block: mapped or a hole, where, and whether
+    // a boundary follows it.
+    for bs in [1024, 4096] {
+        let d = Disk::new(bs);
+        let p = d.p();
+        let mut ib = [0u32; N_BLOCKS];
+        ib[9..12].copy_from_slice(&[300, 0, 302]);
+        ib[12] = 1000;
+        let mut ptrs = vec![0u32; d.ppb];
+        ptrs[..3].copy_from_slice(&[2000, 2001, 2005]);
+        ptrs[d.ppb - 2..].copy_from_slice(&run(3000, 2));
+        d.ind(1000, 0, &ptrs);
+        ib[13] = 1001;
+        d.ind(1001, 0, &[1100]);
+        d.ind(1100, d.ppb - 1, &[5000]);
+        let l = |lblk, max| lookup(&d.fs, &ib, &d, lblk, max);
+        let blocks = (0..16)
+            .chain(12 + p - 3..12 + p + 2)
+            .chain(12 + 2 * p - 2..12 + 2 * p + 1);
+        for lblk in blocks {
+            let run = l(lblk, 2).unwrap();
+            let one = l(lblk, 1).unwrap();
+            assert_eq!((one.lblk, one.len), (lblk, 1), "block {lblk}");
+            assert_eq!(one.pblk_of(lblk), run.pblk_of(lblk), "block {lblk}");
+            let boundary = |m: &Mapping| matches!(m.kind, MapKind::Mapped { boundary: true, .. });
+            // A run of two that ends at the array's end has its boundary
+            // after the second block; only a run of one shares it.
+            if run.len == 1 {
+                assert_eq!(boundary(&one), boundary(&run), "block {lblk}");
+            }
+        }
+        assert_eq!(l(11, 1), mapped(11, 1, 302, true));
+        assert_eq!(l(12 + 2 * p - 1, 1), mapped(12 + 2 * p - 1, 1, 5000, true));
+    }
+}
+
+#[test]
 fn missing_indirect_blocks_are_holes_to_the_end_of_their_array() {
     for bs in [1024, 4096] {
         let d = Disk::new(bs);
