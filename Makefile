@@ -6,7 +6,7 @@
 LLVM ?= -19
 KDIR ?= $(shell bash scripts/kdir.sh debug)
 
-.PHONY: all modules clean setup demo check matrix soak bench host-test clippy fmt fmt-check
+.PHONY: all modules clean setup demo check matrix soak bench profile host-test clippy fmt fmt-check
 
 all: modules
 
@@ -44,6 +44,9 @@ soak:
 
 bench:
 	bash scripts/bench.sh
+
+profile:
+	bash scripts/profile.sh
 
 host-test:
 	cd tests/host && cargo test --quiet

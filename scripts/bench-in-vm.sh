@@ -30,6 +30,8 @@
 #   wrewrite  the same over the same file in place (conv=notrunc,fsync)
 #   wrand     4 KiB random writes into /rand, fio psync with a fixed seed
 #             and end_fsync=1 (fio's runtime includes that fsync): IOPS
+#             over WRAND_RUNS (default 4) runs of the same job, each
+#             cold, their I/O and runtimes summed
 #
 # Before the timed repetitions (unless WTRACE is 0: the wall-clock boot,
 # whose bios the report does not use), one traced pass per configuration (on
@@ -68,18 +70,18 @@
 #
 # Raw results go to $RMPAGE_OUT/raw.jsonl, one JSON object a line.
 #
-#   scripts/bench-in-vm.sh RMPAGE_KO IMAGE [REPS [FILE_MIB [RAND_MIB [MODPARAMS [WIMAGE [WREPS [WRAND_MIB [WTRACE [MIMAGE MREPS TARBALL [ONLY]]]]]]]]]]
+#   scripts/bench-in-vm.sh RMPAGE_KO IMAGE [REPS [FILE_MIB [RAND_MIB [MODPARAMS [WIMAGE [WREPS [WRAND_MIB [WTRACE [MIMAGE MREPS TARBALL [ONLY [WRAND_RUNS]]]]]]]]]]]
 #
 # IMAGE holds /big (FILE_MIB MiB) and /dir (10,000 entries); IMAGE.sha256 is
 # /big's sha256. MODPARAMS (e.g. "large_folios=0") go to insmod. WIMAGE
 # holds /seq (empty) and /rand (WRAND_MIB MiB, default 64); WREPS (default
 # 3) is the number of timed repetitions of the write rows.
 set -euo pipefail
-usage="usage: bench-in-vm.sh RMPAGE_KO IMAGE [REPS [FILE_MIB [RAND_MIB [MODPARAMS [WIMAGE [WREPS [WRAND_MIB [WTRACE [MIMAGE MREPS TARBALL [ONLY]]]]]]]]]]"
+usage="usage: bench-in-vm.sh RMPAGE_KO IMAGE [REPS [FILE_MIB [RAND_MIB [MODPARAMS [WIMAGE [WREPS [WRAND_MIB [WTRACE [MIMAGE MREPS TARBALL [ONLY [WRAND_RUNS]]]]]]]]]]]"
 ko=${1:?$usage} image=${2:?$usage}
 reps=${3:-5} mib=${4:-256} rand_mib=${5:-16} modparams=${6:-}
 wimage=${7:-} wreps=${8:-3} wrand_mib=${9:-64} wtrace=${10:-1}
-mimage=${11:-} mreps=${12:-3} tarball=${13:-} only=${14:-}
+mimage=${11:-} mreps=${12:-3} tarball=${13:-} only=${14:-} wrand_runs=${15:-4}
 [ -z "$mimage" ] || [ -n "$tarball" ] || { echo "$usage" >&2; exit 1; }
 out=${RMPAGE_OUT:-/tmp/out}
 raw=$out/raw.jsonl
@@ -127,7 +129,7 @@ emit "{\"meta\": {\"kernel\": \"$(uname -r)\", \"reps\": $reps, \"file_mib\": $m
 	"\"max_sectors_kb\": $(cat /sys/block/$d/queue/max_sectors_kb)," \
 	"\"modparams\": \"$modparams\", \"clocksource\": \"$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)\"," \
 	"\"cpus\": $(nproc), \"cmdline\": \"$(cat /proc/cmdline)\"," \
-	"\"write_reps\": $([ -n "$wimage" ] && echo "$wreps" || echo 0), \"write_rand_file_mib\": $wrand_mib," \
+	"\"write_reps\": $([ -n "$wimage" ] && echo "$wreps" || echo 0), \"write_rand_file_mib\": $wrand_mib, \"write_rand_runs\": $wrand_runs," \
 	"\"dirty_background_ratio\": $(cat /proc/sys/vm/dirty_background_ratio), \"dirty_ratio\": $(cat /proc/sys/vm/dirty_ratio)}}"
 for c in "${configs[@]}"; do say "$c: ${dev[$c]} ${path[$c]}"; done
 
@@ -367,13 +369,26 @@ wtimed() {
 		printf 'bench: rep %d %-10s w%-8s %8.1f MiB/s  sys %ss\n' "$rep" "$c" "$row" \
 			"$(echo "$mib * 1000000 / $((t1 - t0))" | bc -l)" "$sys"
 	done
-	cold
-	now_us; t0=$_now
-	wfio
-	now_us; t1=$_now
-	res=$(jq -c '.jobs[0].write | {iops: .iops, bw_bytes: .bw_bytes, io_bytes: .io_bytes, runtime_ms: .runtime, lat_mean_ns: .lat_ns.mean}' "$work/fio.json")
-	emit "{\"config\": \"$c\", \"test\": \"wrand\", \"rep\": $rep, \"fio\": $res, \"fio_us\": $((t1 - t0))}"
-	printf 'bench: rep %d %-10s wrand    %8.0f IOPS\n' "$rep" "$c" "$(jq '.jobs[0].write.iops' "$work/fio.json")"
+	# fio gives its runtime in whole milliseconds: one run of about 85 ms
+	# moves in steps of 1.2%, and runs differ by a millisecond or two even
+	# under icount. The same job, cold each time, WRAND_RUNS times, summed,
+	# resolves a quarter of that.
+	local fio_us=0 i
+	: > "$work/fio-runs.json"
+	for i in $(seq 1 "$wrand_runs"); do
+		cold
+		now_us; t0=$_now
+		wfio
+		now_us; t1=$_now
+		fio_us=$((fio_us + t1 - t0))
+		jq -c '.jobs[0].write | {io_bytes: .io_bytes, runtime_ms: .runtime, lat_mean_ns: .lat_ns.mean}' \
+			"$work/fio.json" >> "$work/fio-runs.json"
+	done
+	res=$(jq -cs '(map(.io_bytes) | add) as $io | (map(.runtime_ms) | add) as $ms |
+		{iops: ($io / 4096 * 1000 / $ms), bw_bytes: ($io * 1000 / $ms), io_bytes: $io, runtime_ms: $ms,
+		 lat_mean_ns: (map(.lat_mean_ns) | add / length), runs: length}' "$work/fio-runs.json")
+	emit "{\"config\": \"$c\", \"test\": \"wrand\", \"rep\": $rep, \"fio\": $res, \"fio_us\": $fio_us}"
+	printf 'bench: rep %d %-10s wrand    %8.0f IOPS\n' "$rep" "$c" "$(echo "$res" | jq '.iops')"
 	emit "{\"config\": \"$c\", \"test\": \"wstats\", \"rep\": $rep, \"engine_stats\": $(stats_json "$wdev")}"
 	wteardown
 }

@@ -355,21 +355,27 @@ def writes(p, ic, I, W, meta):
 
     # Where the random writes' time goes: fio's runtime counts whole
     # milliseconds, its mean latency of the write() calls nanoseconds.
-    rand_rows = []
+    # Each repetition sums the runs of the same job (fio-runs, from the
+    # VM: 1 in results from before it ran several).
+    rand_rows, runtimes, runs = [], [], 1
     for c, label in WCONFIGS:
         rs = ic["wrand"].get(c, [])
         if not rs:
             continue
+        runs = rs[0]["fio"].get("runs", 1)
         rt = med([r["fio"]["runtime_ms"] for r in rs])
+        runtimes.append(rt)
         n = med([r["fio"]["io_bytes"] / 4096 for r in rs])
         lat = med([r["fio"]["lat_mean_ns"] / 1000 for r in rs])
         rand_rows.append(f"{label} {rt:.0f} ms, of which {n * lat / 1000:.1f} ms in the "
                          f"{n:.0f} write() calls ({lat:.2f} µs each) and "
-                         f"{rt - n * lat / 1000:.1f} ms in the final fsync and fio's own work")
+                         f"{rt - n * lat / 1000:.1f} ms in the final fsyncs and fio's own work")
     if rand_rows:
-        p("Random writes, where the time goes (icount medians): " + "; ".join(rand_rows) +
-          ". fio reports its runtime in whole milliseconds, so at these runtimes its IOPS "
-          "move in steps of about 1.2%; the latencies are to the nanosecond.")
+        p(f"Random writes, where the time goes (icount medians, each repetition {runs} "
+          "run(s) of the job, summed): " + "; ".join(rand_rows) +
+          ". fio reports each run's runtime in whole milliseconds, so at these runtimes "
+          f"the IOPS move in steps of about {100 / min(runtimes):.1f}%; the latencies are "
+          "to the nanosecond.")
         p("")
 
     # The engines' counters over each traced row.

@@ -18,7 +18,8 @@
 # large_folios=0; default none), RMPAGE_BENCH_META_REPS (repetitions of
 # the metadata rows in the icount boot, default 2; 0 skips them),
 # RMPAGE_BENCH_META_WALL_REPS (the same in the wall-clock boot, default 1),
-# RMPAGE_BENCH_ONLY (meta: run the metadata rows alone, no reads and no
+# RMPAGE_BENCH_WRAND_RUNS (runs of the random-write job summed in each
+# repetition, default 4), RMPAGE_BENCH_ONLY (meta: run the metadata rows alone, no reads and no
 # writes; with RMPAGE_BENCH_META_WALL_REPS=0 the wall-clock boot is skipped;
 # default everything), RMPAGE_BENCH_RESULTS (default results/bench).
 #
@@ -55,9 +56,10 @@ wreps=${RMPAGE_BENCH_WRITE_REPS:-3}
 mreps=${RMPAGE_BENCH_META_REPS:-2}
 mwreps=${RMPAGE_BENCH_META_WALL_REPS:-1}
 only=${RMPAGE_BENCH_ONLY:-}
+wrand_runs=${RMPAGE_BENCH_WRAND_RUNS:-4}
 results=${RMPAGE_BENCH_RESULTS:-$RMPAGE_TOP/results/bench}
-for v in "$reps" "$mib" "$rand_mib"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || die "RMPAGE_BENCH_REPS, _MIB and _RAND_MIB must be positive integers"
+for v in "$reps" "$mib" "$rand_mib" "$wrand_runs"; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || die "RMPAGE_BENCH_REPS, _MIB, _RAND_MIB and _WRAND_RUNS must be positive integers"
 done
 [[ $wreps =~ ^[0-9]+$ ]] || die "RMPAGE_BENCH_WRITE_REPS must be a number"
 [[ $mreps =~ ^[0-9]+$ ]] || die "RMPAGE_BENCH_META_REPS must be a number"
@@ -165,7 +167,7 @@ vm_bench() {
 	(cd "$snap" && "$RMPAGE_TOP/scripts/vm.sh" -k bench -o "$results/$mode" "$@" -- \
 		bash scripts/bench-in-vm.sh rmpage.ko "$(basename "$img")" "$reps" "$mib" "$rand_mib" "$modparams" \
 			"$([ "$wreps" = 0 ] || basename "$wimg")" "$wreps" "$wrand_mib" "$wtrace" \
-			"$([ "$mreps" = 0 ] || basename "$mimg")" "$mreps" "$(basename "$tarball")" "$only") || rc=$?
+			"$([ "$mreps" = 0 ] || basename "$mimg")" "$mreps" "$(basename "$tarball")" "$only" "$wrand_runs") || rc=$?
 	case $rc in
 	0) ;;
 	3) fsck_failed=1 ;;

@@ -10,6 +10,7 @@
 #
 #   scripts/vm.sh [-k debug|bench] [-o OUTDIR] [-m MEM] [-i] -- COMMAND...
 #     -i   count guest time in executed instructions (-icount shift=0)
+# RMPAGE_QEMU_PLUGIN: a TCG plugin to load, with dir=OUTDIR as its argument.
 #
 # The VM is stopped after RMPAGE_VM_TIMEOUT seconds (default 3600), so that a
 # guest that never finishes fails the run instead of outlasting it.
@@ -84,6 +85,8 @@ qemu_args=(
 	-device virtio-9p-pci,fsdev=out,mount_tag=rmpage_out
 )
 [ -z "$icount" ] || qemu_args+=(-icount shift=0)
+# A TCG plugin (scripts/profile.sh's kprof), given the output directory.
+[ -z "${RMPAGE_QEMU_PLUGIN:-}" ] || qemu_args+=(-plugin "$RMPAGE_QEMU_PLUGIN,dir=$out")
 
 limit=${RMPAGE_VM_TIMEOUT:-3600}
 set +e
