@@ -1088,13 +1088,30 @@ fn drop_splits(splits: KVec<Arc<SplitFolio>>) {
 /// `bio` is a [`Bio`] of direction `write`, whose `splits` are those of its
 /// context, that is done with (completed, or never to be submitted) and
 /// whose folios have not been ended yet.
+#[inline]
 unsafe fn end_folios(bio: *mut bindings::bio, splits: &[Arc<SplitFolio>], write: bool, err: i32) {
     if splits.is_empty() {
         // SAFETY: as for this function; every folio in the bio is whole,
         // its read or writeback owned by the bio (Bio invariant).
         unsafe { ffi_ext::rmpage_bio_end_whole_folios(bio, write, err) };
-        return;
+    } else {
+        // SAFETY: as for this function.
+        unsafe { end_folios_with_splits(bio, splits, write, err) };
     }
+}
+
+/// [`end_folios`] for a bio that holds pieces of split folios: its folios
+/// are walked from here, each looked up among `splits`.
+///
+/// # Safety
+///
+/// As for [`end_folios`].
+unsafe fn end_folios_with_splits(
+    bio: *mut bindings::bio,
+    splits: &[Arc<SplitFolio>],
+    write: bool,
+    err: i32,
+) {
     let mut iter = MaybeUninit::<bindings::folio_iter>::uninit();
     // SAFETY: `bio` is valid; the helper initialises `iter`.
     let mut folio = unsafe { ffi_ext::rmpage_bio_first_folio(bio, iter.as_mut_ptr()) };

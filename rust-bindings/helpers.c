@@ -229,6 +229,22 @@ int rmpage_sb_read_bytes(struct super_block *sb, sector_t block, size_t off, voi
 	brelse(bh);
 	return ret;
 }
+/* Little-endian word @index of block @block: one block map pointer. */
+int rmpage_sb_read_le32(struct super_block *sb, sector_t block, size_t index, u32 *out)
+{
+	struct buffer_head *bh = sb_bread(sb, block);
+	int ret = 0;
+
+	if (!bh)
+		return -EIO;
+	if (index < bh->b_size / sizeof(__le32))
+		*out = le32_to_cpu(((__le32 *)bh->b_data)[index]);
+	else
+		ret = -EINVAL;
+	brelse(bh);
+	return ret;
+}
+
 void rmpage_bh_copy(struct buffer_head *bh, size_t off, void *dst, size_t len)
 {
 	memcpy(dst, bh->b_data + off, len);
@@ -422,13 +438,23 @@ bool rmpage_bio_add_write_folio(struct bio *bio, struct writeback_control *wbc,
 /* The buffer_heads of a locked folio, walked from Rust one at a time. */
 struct buffer_head *rmpage_bh_next(struct buffer_head *bh) { return bh->b_this_page; }
 
+static_assert(RMPAGE_BH_UPTODATE == BIT(BH_Uptodate));
+static_assert(RMPAGE_BH_DIRTY == BIT(BH_Dirty));
+static_assert(RMPAGE_BH_MAPPED == BIT(BH_Mapped));
+static_assert(RMPAGE_BH_NEW == BIT(BH_New));
+static_assert(RMPAGE_BH_BOUNDARY == BIT(BH_Boundary));
+
+/*
+ * The buffer's state bits that the Rust side looks at, read at once, as
+ * the buffer_*() tests read them (one word, no lock): writeback asks for
+ * them on every buffer of every folio, write_begin on every buffer a
+ * write touches.
+ */
 unsigned int rmpage_bh_state(struct buffer_head *bh)
 {
-	return (buffer_mapped(bh) ? RMPAGE_BH_MAPPED : 0) |
-	       (buffer_dirty(bh) ? RMPAGE_BH_DIRTY : 0) |
-	       (buffer_uptodate(bh) ? RMPAGE_BH_UPTODATE : 0) |
-	       (buffer_boundary(bh) ? RMPAGE_BH_BOUNDARY : 0) |
-	       (buffer_new(bh) ? RMPAGE_BH_NEW : 0);
+	return READ_ONCE(bh->b_state) & (RMPAGE_BH_UPTODATE | RMPAGE_BH_DIRTY |
+					 RMPAGE_BH_MAPPED | RMPAGE_BH_NEW |
+					 RMPAGE_BH_BOUNDARY);
 }
 
 /* One buffer as writeback looks at it: its state, its block, the next one. */

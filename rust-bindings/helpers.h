@@ -62,6 +62,7 @@ struct buffer_head *rmpage_sb_bread(struct super_block *sb, sector_t block);
 void rmpage_brelse(struct buffer_head *bh);
 int rmpage_sb_read_bytes(struct super_block *sb, sector_t block, size_t off, void *dst,
 			 size_t len);
+int rmpage_sb_read_le32(struct super_block *sb, sector_t block, size_t index, u32 *out);
 void rmpage_bh_copy(struct buffer_head *bh, size_t off, void *dst, size_t len);
 size_t rmpage_bh_size(struct buffer_head *bh);
 void rmpage_bh_map(struct buffer_head *bh, struct super_block *sb, sector_t block,
@@ -94,11 +95,12 @@ struct vm_area_desc;
 struct vm_operations_struct;
 struct vm_fault;
 struct iattr;
-#define RMPAGE_BH_MAPPED 1u
-#define RMPAGE_BH_DIRTY 2u
-#define RMPAGE_BH_UPTODATE 4u
-#define RMPAGE_BH_BOUNDARY 8u
-#define RMPAGE_BH_NEW 16u
+/* The buffer_head state bits, as bit masks (bindgen needs literals). */
+#define RMPAGE_BH_UPTODATE 0x1u
+#define RMPAGE_BH_DIRTY 0x2u
+#define RMPAGE_BH_MAPPED 0x10u
+#define RMPAGE_BH_NEW 0x20u
+#define RMPAGE_BH_BOUNDARY 0x200u
 void rmpage_folio_start_writeback(struct folio *folio);
 bool rmpage_folio_test_writeback(struct folio *folio);
 void rmpage_folio_set_mapping_error(struct folio *folio, int err);

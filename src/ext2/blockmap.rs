@@ -26,6 +26,13 @@ pub(crate) trait MapStore {
     /// Copies `out.len()` pointers of indirect block `blk` from index
     /// `start` on.
     fn read_ptrs(&self, blk: u64, start: usize, out: &mut [u32]) -> Result<(), Self::Error>;
+    /// Pointer `index` of indirect block `blk`: [`MapStore::read_ptrs`] for
+    /// one, which every lookup does at each level of the path.
+    fn read_ptr(&self, blk: u64, index: usize) -> Result<u32, Self::Error> {
+        let mut ptr = [0u32];
+        self.read_ptrs(blk, index, &mut ptr)?;
+        Ok(ptr[0])
+    }
     /// Stores `ptrs` into indirect block `blk` from index `start` on, and
     /// marks it dirty (written with the inode's fsync).
     fn write_ptrs(&self, blk: u64, start: usize, ptrs: &[u32]) -> Result<(), Self::Error>;
@@ -241,7 +248,6 @@ impl<S: MapStore> Meta<'_, S> {
     }
 
     /// The path of `lblk` in the map (ext2_block_to_path).
-    #[inline]
     fn path_of(&self, lblk: u64) -> Result<BlockPath, S::Error> {
         BlockPath::new(lblk, self.fs.ptrs_per_block()).ok_or_else(|| {
             self.corrupt(Corrupt::TooLarge(lblk.saturating_mul(self.fs.block_size())))
@@ -284,9 +290,13 @@ impl<S: MapStore> Meta<'_, S> {
         array: Array,
         slot: usize,
     ) -> Result<u32, S::Error> {
-        let mut p = [0u32];
-        self.read(i_block, array, slot, &mut p)?;
-        Ok(p[0])
+        match array {
+            Array::Block(blk) => self.store.read_ptr(blk, slot),
+            Array::Inode => i_block
+                .get(slot)
+                .copied()
+                .ok_or_else(|| self.corrupt(Corrupt::Geometry)),
+        }
     }
 
     /// Stores `ptrs` into `array` from `start` on.

@@ -99,6 +99,10 @@ impl MapStore for InodeStore<'_> {
         self.sb().read_le32s(blk, start, out)
     }
 
+    fn read_ptr(&self, blk: u64, index: usize) -> Result<u32> {
+        self.sb().read_le32(blk, index)
+    }
+
     fn write_ptrs(&self, blk: u64, start: usize, ptrs: &[u32]) -> Result {
         let bh = self.sb().bread(blk)?;
         bh.write_le32s(start, ptrs)?;
