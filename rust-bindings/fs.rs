@@ -528,9 +528,9 @@ fn prepare_whole_block<T: FileSystem>(
     }
     if !mapped {
         let lblk = (folio.pos() >> blkbits) + index as u64;
-        let mapping = map_for_write(inode, lblk, 1)?;
-        map_buffer(&mut buffer, inode.super_block(), &mapping, lblk)?;
-        state.new = mapping.new;
+        let (pblk, new, boundary) = map_one_for_write(inode, lblk)?;
+        buffer.map(inode.super_block(), pblk, new, boundary);
+        state.new = new;
     }
     let block = (index << blkbits)..((index + 1) << blkbits);
     match prepare_buffer(block.clone(), &block, folio_uptodate, state) {
@@ -541,6 +541,24 @@ fn prepare_whole_block<T: FileSystem>(
         PrepareBuffer::Keep | PrepareBuffer::ZeroAround { .. } | PrepareBuffer::Read => {}
     }
     Ok(())
+}
+
+/// [`map_for_write`] for the one block `lblk`: its device block, whether it
+/// was allocated just now, and whether a boundary follows it, without the
+/// run's bookkeeping.
+fn map_one_for_write<T: FileSystem>(inode: &Inode<T>, lblk: u64) -> Result<(u64, bool, bool)> {
+    let mapping = T::map_blocks(inode, lblk, 1, true)?;
+    match mapping.kind {
+        MapKind::Mapped { pblk, boundary } if mapping.len > 0 && mapping.lblk == lblk => {
+            if mapping.new {
+                // As in map_for_write (mpage pitfall 12).
+                inode.super_block().bdev().clean_aliases(pblk, 1);
+            }
+            Ok((pblk, mapping.new, boundary && mapping.len == 1))
+        }
+        // Mapping with `create` allocates: anything else is the mapper's bug.
+        _ => Err(EIO),
+    }
 }
 
 /// A block just allocated under an uptodate folio: the folio's bytes are
