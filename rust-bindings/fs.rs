@@ -19,7 +19,7 @@ use super::{
 };
 use crate::mpage::{
     mapping::{MapKind, Mapping},
-    write_begin::{blocks_to_map, prepare_buffer, shortened_end, PrepareBuffer},
+    write_begin::{blocks_to_map, prepare_buffer, shortened_end, PrepareBuffer, PrepareState},
 };
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
@@ -520,12 +520,7 @@ fn prepare_whole_block<T: FileSystem>(
     let folio_uptodate = folio.is_uptodate();
     let mut buffers = folio.create_buffers(1 << blkbits, index);
     let mut buffer = buffers.next().ok_or(EIO)?;
-    let (mapped, mut state) = buffer.write_state();
-    if state.new {
-        // A BH_New left by an earlier write that failed says nothing now.
-        buffer.clear_new();
-        state.new = false;
-    }
+    let (mapped, mut state) = fresh_write_state(&mut buffer);
     if !mapped {
         let lblk = (folio.pos() >> blkbits) + index as u64;
         let (pblk, new, boundary) = map_one_for_write(inode, lblk)?;
@@ -541,6 +536,18 @@ fn prepare_whole_block<T: FileSystem>(
         PrepareBuffer::Keep | PrepareBuffer::ZeroAround { .. } | PrepareBuffer::Read => {}
     }
     Ok(())
+}
+
+/// Whether `buffer` is mapped, and its [`PrepareState`], as a write finds
+/// them: a BH_New left by an earlier write that failed says nothing now,
+/// and is cleared.
+fn fresh_write_state(buffer: &mut FolioBuffer<'_>) -> (bool, PrepareState) {
+    let (mapped, mut state) = buffer.write_state();
+    if state.new {
+        buffer.clear_new();
+        state.new = false;
+    }
+    (mapped, state)
 }
 
 /// [`map_for_write`] for the one block `lblk`: its device block, whether it
@@ -604,12 +611,7 @@ fn prepare_buffers<T: FileSystem>(
     let mut buffers = folio.create_buffers(blocksize, first).take(count);
     for (index, mut buffer) in (first..).zip(buffers.by_ref()) {
         let start = index << blkbits;
-        let (mapped, mut state) = buffer.write_state();
-        if state.new {
-            // A BH_New left by an earlier write that failed says nothing now.
-            buffer.clear_new();
-            state.new = false;
-        }
+        let (mapped, mut state) = fresh_write_state(&mut buffer);
         if !mapped {
             let lblk = (folio.pos() >> blkbits) + index as u64;
             let mapped = match run {

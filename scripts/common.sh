@@ -39,3 +39,17 @@ die() {
 	echo "rmpage: $*" >&2
 	exit 1
 }
+
+# rmpage_snapshot DIR: every file git knows of (tracked, or untracked and
+# not ignored), as it is in the working tree now, copied into DIR, which is
+# emptied first but for the images kept there (image-*). make bench and
+# make profile build and boot from one, so that edits made in the tree
+# while they run change nothing.
+rmpage_snapshot() {
+	local snap=$1
+	mkdir -p "$snap"
+	find "$snap" -mindepth 1 -maxdepth 1 ! -name 'image-*' -exec rm -rf {} +
+	(cd "$RMPAGE_TOP" && git ls-files -z -co --exclude-standard |
+		while IFS= read -r -d '' f; do if [ -f "$f" ]; then printf '%s\0' "$f"; fi; done |
+		xargs -0 -r cp --parents -t "$snap")
+}

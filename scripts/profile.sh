@@ -37,11 +37,7 @@ kdir=$(rmpage_kdir bench)
 
 phase build
 snap=$RMPAGE_CACHE/profile-src
-mkdir -p "$snap"
-find "$snap" -mindepth 1 -maxdepth 1 ! -name 'image-*' -exec rm -rf {} +
-git ls-files -z -co --exclude-standard |
-	while IFS= read -r -d '' f; do if [ -f "$f" ]; then printf '%s\0' "$f"; fi; done |
-	xargs -0 -r cp --parents -t "$snap"
+rmpage_snapshot "$snap"
 make -s -C "$snap" KDIR="$kdir"
 gcc -O2 -Wall -shared -fPIC -o "$snap/kprof.so" scripts/profile/kprof.c -lpthread
 gcc -O2 -Wall -static -o "$snap/probe" scripts/profile/probe.c
