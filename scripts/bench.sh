@@ -76,16 +76,12 @@ wrand_mib=$((rand_mib > 64 ? rand_mib : 64))
 "$RMPAGE_TOP/scripts/setup.sh" bench
 kdir=$(rmpage_kdir bench)
 
-# The snapshot: every file git knows of (tracked or not ignored), as it is
-# in the working tree now. The VM runs from it as well, so edits made in
-# the tree while the benchmark runs change nothing. Images are kept.
+# The snapshot of the tree (rmpage_snapshot): the VM runs from it as well,
+# so edits made in the tree while the benchmark runs change nothing.
+# Images are kept.
 phase module
 snap=$RMPAGE_CACHE/bench-src
-mkdir -p "$snap"
-find "$snap" -mindepth 1 -maxdepth 1 ! -name 'image-*' -exec rm -rf {} +
-git ls-files -z -co --exclude-standard |
-	while IFS= read -r -d '' f; do if [ -f "$f" ]; then printf '%s\0' "$f"; fi; done |
-	xargs -0 -r cp --parents -t "$snap"
+rmpage_snapshot "$snap"
 rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
 make -s -C "$snap" KDIR="$kdir"
 echo "module: $snap/rmpage.ko (tree $rev, kernel $kdir)"
