@@ -89,11 +89,10 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
     /// level of every lookup). `EINVAL` if the word is not inside the block.
     pub(crate) fn read_le32(&self, block: u64, index: usize) -> Result<u32> {
         let mut word = 0u32;
-        // SAFETY: valid super_block with its device open and a block size,
-        // as for `bread`; `word` is ours; the helper reads only a word
-        // inside the block.
-        let ret =
-            unsafe { ffi_ext::rmpage_sb_read_le32(self.as_ptr().cast(), block, index, &mut word) };
+        let sb = self.as_ptr().cast();
+        // SAFETY: `sb` is valid, its device open, as for `bread`; `word` is
+        // ours; the helper reads only a word inside the block.
+        let ret = unsafe { ffi_ext::rmpage_sb_read_le32(sb, block, index, &mut word) };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
