@@ -101,6 +101,17 @@ for f in "$results"/vm*/*.ktap; do
 	echo "# in $(basename "$(dirname "$f")")/$(basename "$f"):"
 	grep -B2 -E '^(not ok|# left running|Bail out)' "$f" | cut -c1-300 | head -n 12 | sed 's/^/#   /'
 done
+# A VM without an exit status was stopped (vm.sh's timeouts) or died: say
+# where, since its own lines may be far above.
+for ((v = 1; v <= vms; v++)); do
+	[ ! -f "$results/vm$v/rc" ] || continue
+	last=$(find "$results/vm$v" -name '[0-9][0-9]-*.ktap' 2>/dev/null | sort | tail -n 1)
+	if [ -n "$last" ]; then
+		echo "# vm$v did not finish: it stopped in $(basename "$last" .ktap)"
+	else
+		echo "# vm$v did not finish: it stopped before its first test (console logs in $results/vm$v)"
+	fi
+done
 echo "# results and logs: $results (wall time $(( $(date +%s) - t0 ))s)"
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
 echo "$pass passed, $fail failed, $skip skipped"

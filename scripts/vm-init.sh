@@ -2,7 +2,8 @@
 # PID 1 of rmpage's test VM: mount the host's root (read-only) over 9p, give
 # it fresh /proc, /sys, /dev, /tmp and /run, mount the host's working
 # directory at /tmp/rmpage-src, run the command from the host in
-# a chroot with its output on ttyS1, store its exit status, and reboot (QEMU
+# a chroot with its output on ttyS1 (after marking the boot done in the
+# output directory), store its exit status, and reboot (QEMU
 # runs with -no-reboot, so that ends the VM).
 /bin/busybox mkdir -p /proc /sys /dev /host
 /bin/busybox mount -t proc proc /proc
@@ -24,6 +25,10 @@ h=/host
 /bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 rmpage_out $h/tmp/out
 /bin/busybox mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose rmpage_src $h/tmp/rmpage-src
 /bin/busybox hostname rmpage-vm
+# The boot was logged to the console at loglevel 7; the command's kernel
+# messages go only to dmesg. The mark tells vm.sh that the boot is done.
+echo 4 > /proc/sys/kernel/printk
+/bin/busybox touch $h/tmp/out/booted
 export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export TERM=dumb LANG=C.UTF-8 RMPAGE_OUT=/tmp/out RMPAGE_VM=1
 /bin/busybox chroot $h /bin/bash /tmp/out/cmd </dev/null >/dev/ttyS1 2>&1

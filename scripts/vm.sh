@@ -13,7 +13,9 @@
 # RMPAGE_QEMU_PLUGIN: a TCG plugin to load, with dir=OUTDIR as its argument.
 #
 # The VM is stopped after RMPAGE_VM_TIMEOUT seconds (default 3600), so that a
-# guest that never finishes fails the run instead of outlasting it.
+# guest that never finishes fails the run instead of outlasting it; a boot
+# that has not reached init after RMPAGE_VM_BOOT_TIMEOUT seconds (default
+# 300) is retried, up to three boots.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -37,16 +39,18 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/rc"
 
-# The initramfs: busybox and our init; rebuilt only when they change.
+# The initramfs: busybox and our init; rebuilt only when they change. Each
+# builder writes a file of its own and renames it into place, so the VMs
+# make check starts side by side never interleave their writes to one file.
 initrd=$RMPAGE_CACHE/initramfs-$(cat /bin/busybox "$RMPAGE_TOP/scripts/vm-init.sh" | sha256sum | cut -c1-12).cpio.gz
 if [ ! -f "$initrd" ]; then
-	tmp=$(mktemp -d)
-	mkdir -p "$tmp/bin"
-	cp /bin/busybox "$tmp/bin/busybox"
-	cp "$RMPAGE_TOP/scripts/vm-init.sh" "$tmp/init"
-	chmod +x "$tmp/init"
-	(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd.tmp"
-	mv "$initrd.tmp" "$initrd"
+	tmp=$(mktemp -d "$RMPAGE_CACHE/initramfs.XXXXXX")
+	mkdir -p "$tmp/root/bin"
+	cp /bin/busybox "$tmp/root/bin/busybox"
+	cp "$RMPAGE_TOP/scripts/vm-init.sh" "$tmp/root/init"
+	chmod +x "$tmp/root/init"
+	(cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$tmp/initramfs.cpio.gz"
+	mv "$tmp/initramfs.cpio.gz" "$initrd"
 	rm -rf "$tmp"
 fi
 
@@ -71,10 +75,13 @@ fi
 # sweeps' lines among it) fits, so that what is judged from a mark onwards
 # has not left the ring buffer; 7.3's default (LOG_BUF_SHIFT=17, 128 KiB)
 # is full before the third test.
+# earlyprintk, loglevel=7: the whole boot on the console (console.log), so
+# that a boot that stops shows where; init lowers the level to 4 before the
+# command, whose kernel messages stay out of the console and in dmesg.
 qemu_args=(
 	-machine q35,accel=tcg -cpu max,la57=off -smp 2 -m "$mem"
 	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$initrd"
-	-append "console=ttyS0 loglevel=4 panic=-1 oops=panic reboot=t kasan_multi_shot log_buf_len=32M"
+	-append "console=ttyS0 earlyprintk=serial,ttyS0 loglevel=7 panic=-1 oops=panic reboot=t kasan_multi_shot log_buf_len=32M"
 	-display none -no-reboot -nodefaults
 	-serial "file:$out/console.log" -serial stdio
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on
@@ -88,10 +95,43 @@ qemu_args=(
 # A TCG plugin (scripts/profile.sh's kprof), given the output directory.
 [ -z "${RMPAGE_QEMU_PLUGIN:-}" ] || qemu_args+=(-plugin "$RMPAGE_QEMU_PLUGIN,dir=$out")
 
+# A boot that has not reached our init (vm-init.sh marks $out/booted just
+# before it runs the command) after RMPAGE_VM_BOOT_TIMEOUT seconds is
+# stopped and the VM booted again, up to three boots. Nothing of rmpage runs
+# before that mark, and a boot under TCG takes 10 to 30 seconds; a CI run
+# once lost a VM's whole hour to a boot that printed nothing and never
+# reached init, so the console logs the boot at loglevel 7 (init lowers it
+# to 4 before the command) and keeps each abandoned boot's log.
 limit=${RMPAGE_VM_TIMEOUT:-3600}
+boot_limit=${RMPAGE_VM_BOOT_TIMEOUT:-300}
+boots=3
+started=$(date +%s)
+qemu_pid=
+trap '[ -z "$qemu_pid" ] || kill "$qemu_pid" 2>/dev/null' EXIT
 set +e
-timeout --kill-after=10 "$limit" qemu-system-x86_64 "${qemu_args[@]}" </dev/null
+for ((boot = 1; ; boot++)); do
+	rm -f "$out/booted" "$out/rc"
+	left=$((limit - ($(date +%s) - started)))
+	timeout --kill-after=10 "$left" qemu-system-x86_64 "${qemu_args[@]}" </dev/null &
+	qemu_pid=$!
+	for ((waited = 0; waited < boot_limit; waited++)); do
+		[ ! -e "$out/booted" ] && kill -0 "$qemu_pid" 2>/dev/null || break
+		sleep 1
+	done
+	[ ! -e "$out/booted" ] && kill -0 "$qemu_pid" 2>/dev/null || break
+	kill "$qemu_pid"
+	wait "$qemu_pid"
+	mv "$out/console.log" "$out/console-boot$boot.log"
+	echo "vm: boot $boot of $boots had not reached init after ${boot_limit}s (RMPAGE_VM_BOOT_TIMEOUT); end of its console log (console-boot$boot.log):" >&2
+	tail -n 20 "$out/console-boot$boot.log" >&2
+	if [ "$boot" -ge "$boots" ]; then
+		qemu_pid=
+		exit 124
+	fi
+done
+wait "$qemu_pid"
 qemu_rc=$?
+qemu_pid=
 set -e
 if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
 	echo "vm: stopped after ${limit}s (RMPAGE_VM_TIMEOUT); first report and end of the console log:" >&2
