@@ -8,7 +8,7 @@
 
 use super::{
     plan::{BioPlanner, BioSteps},
-    stats::Stats,
+    stats::{SentBios, Stats},
 };
 use crate::rust_bindings::bio::{Bio, BlockDevice, Direction, HeldBios, Read, SplitBuilder, Write};
 use core::ops::Range;
@@ -63,15 +63,24 @@ impl<T> NotAdded<T> {
 
 /// The bios one read or writeback call sends to `bdev`, in direction `D`:
 /// the open one, those held back (if holding), and the planner that knows
-/// where the open one ends on disk.
+/// where the open one ends on disk. The mount's counters learn of the bios
+/// sent when the stream is dropped.
 pub(crate) struct BioStream<'s, D: AtBoundary> {
     bio: Option<Bio<Stats, D>>,
     /// While holding ([`BioStream::hold`]): the bios filled since, not sent.
     held: Option<HeldBios<Stats, D>>,
     pub(crate) planner: BioPlanner,
     stats: &'s Stats,
+    /// The bios sent so far, added to `stats` when the stream is dropped.
+    sent: SentBios,
     bdev: BlockDevice<'s>,
     blkbits: u32,
+}
+
+impl<D: AtBoundary> Drop for BioStream<'_, D> {
+    fn drop(&mut self) {
+        self.stats.add_sent(D::WRITE, &self.sent);
+    }
 }
 
 impl BioStream<'_, Read> {
@@ -102,6 +111,7 @@ impl<'s, D: AtBoundary> BioStream<'s, D> {
             held: None,
             planner: BioPlanner::default(),
             stats,
+            sent: SentBios::default(),
             bdev,
             blkbits,
         }
@@ -118,9 +128,8 @@ impl<'s, D: AtBoundary> BioStream<'s, D> {
         }
     }
 
-    fn send(&self, bio: Bio<Stats, D>) {
-        self.stats
-            .bio_submitted(D::WRITE, bio.folios(), bio.bytes());
+    fn send(&mut self, bio: Bio<Stats, D>) {
+        self.sent.count(bio.folios(), bio.bytes());
         bio.submit();
     }
 
