@@ -683,6 +683,13 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
         unsafe { self.ctx.as_mut() }
     }
 
+    /// Counts a whole folio of `len` bytes that went into the bio.
+    fn count_whole_folio(&mut self, len: usize) {
+        let ctx = self.ctx_mut();
+        ctx.folios += 1;
+        ctx.bytes += len;
+    }
+
     /// Gives up the bio as a raw pointer, still unsubmitted, its context in
     /// its front pad; [`Bio::from_raw`] takes it back.
     fn into_raw(self) -> *mut bindings::bio {
@@ -824,9 +831,7 @@ impl<C: BioCompletion> Bio<C, Read> {
         }
         // INVARIANT: the folio's unlocking now belongs to the bio.
         let _ = folio.into_raw();
-        let ctx = self.ctx_mut();
-        ctx.folios += 1;
-        ctx.bytes += len;
+        self.count_whole_folio(len);
         Ok(())
     }
 }
@@ -997,9 +1002,7 @@ impl<C: BioCompletion> Bio<C, Write> {
         // INVARIANT: the folio's writeback now belongs to the bio, and its
         // lock was given up by the helper.
         let _ = folio.into_raw();
-        let ctx = self.ctx_mut();
-        ctx.folios += 1;
-        ctx.bytes += len;
+        self.count_whole_folio(len);
         Ok(())
     }
 }
