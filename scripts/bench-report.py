@@ -175,6 +175,13 @@ def main(results):
       "instruction counts and repeat within about 1%. **Wall-clock** figures come "
       "from a second boot without icount; under TCG they swing by ±30% (and more "
       "when other VMs share the host), so they are shown, not judged.")
+    if run.get("icount_sleep") == "off":
+        p("")
+        p("This run's icount boot had `sleep=off` (`RMPAGE_BENCH_ICOUNT_SLEEP=off`): "
+          "time with every guest CPU idle jumps to the next guest timer instead of "
+          "following the host's clock, so the rows repeat more closely, but every wait "
+          "lasts until a timer fires and the figures are lower than the default's; "
+          "compare them with each other, not with a default run.")
     wmeta = wc["meta"] if wc else {}
     if wmeta.get("clocksource", "").endswith("jiffies"):
         p("")

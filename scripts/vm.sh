@@ -8,8 +8,12 @@
 # writes to $RMPAGE_OUT (guest path /tmp/out) lands in the host directory
 # given with -o.
 #
-#   scripts/vm.sh [-k debug|bench] [-o OUTDIR] [-m MEM] [-i] -- COMMAND...
+#   scripts/vm.sh [-k debug|bench] [-o OUTDIR] [-m MEM] [-i [-S]] -- COMMAND...
 #     -i   count guest time in executed instructions (-icount shift=0)
+#     -S   with -i: sleep=off, so that time spent with every guest CPU idle
+#          jumps to the next guest timer instead of following the host's
+#          clock (repeatable to a fraction of a percent, but every wait
+#          lasts until a timer fires)
 # RMPAGE_QEMU_PLUGIN: a TCG plugin to load, with dir=OUTDIR as its argument.
 #
 # The VM is stopped after RMPAGE_VM_TIMEOUT seconds (default 3600), so that a
@@ -19,14 +23,15 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-flavour=debug out= mem=3G icount=
-while getopts k:o:m:i opt; do
+flavour=debug out= mem=3G icount= icount_sleep=on
+while getopts k:o:m:iS opt; do
 	case $opt in
 	k) flavour=$OPTARG ;;
 	o) out=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	i) icount=1 ;;
-	*) die "usage: $0 [-k debug|bench] [-o OUTDIR] [-m MEM] [-i] -- COMMAND..." ;;
+	S) icount_sleep=off ;;
+	*) die "usage: $0 [-k debug|bench] [-o OUTDIR] [-m MEM] [-i [-S]] -- COMMAND..." ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -91,7 +96,7 @@ qemu_args=(
 	-fsdev "local,id=out,path=$out,security_model=none"
 	-device virtio-9p-pci,fsdev=out,mount_tag=rmpage_out
 )
-[ -z "$icount" ] || qemu_args+=(-icount shift=0)
+[ -z "$icount" ] || qemu_args+=(-icount "shift=0,sleep=$icount_sleep")
 # A TCG plugin (scripts/profile.sh's kprof), given the output directory.
 [ -z "${RMPAGE_QEMU_PLUGIN:-}" ] || qemu_args+=(-plugin "$RMPAGE_QEMU_PLUGIN,dir=$out")
 
