@@ -35,6 +35,7 @@ while getopts k:o:m:iS opt; do
 	esac
 done
 shift $((OPTIND - 1))
+[ -n "$icount" ] || [ "$icount_sleep" = on ] || die "-S is for -i only"
 [ $# -gt 0 ] || die "no command"
 
 kdir=$(rmpage_kdir "$flavour")
