@@ -76,9 +76,9 @@ impl<'a> BlockDevice<'a> {
 /// layer completes it (often interrupt context: no sleeping, no locks that
 /// are taken elsewhere without disabling interrupts).
 pub(crate) trait BioCompletion: Send + Sync + 'static {
-    /// Called once per bio, before its folios are ended, with its direction
-    /// and the error if the I/O failed.
-    fn bio_done(&self, write: bool, error: Option<Error>);
+    /// Called once per bio whose I/O failed, before its folios are ended,
+    /// with its direction and the error.
+    fn bio_failed(&self, write: bool, error: Error);
 }
 
 /// The bios of one mount that are in flight, and what their completions
@@ -1052,16 +1052,47 @@ unsafe extern "C" fn bio_end_io<C: BioCompletion>(bio: *mut bindings::bio) {
         splits,
         ..
     } = unsafe { front_pad::<C>(bio).read() };
-    // SAFETY: `bio` is valid until we put it.
-    let err = unsafe { ffi_ext::rmpage_bio_status_errno(bio) };
-    token.completion().bio_done(
-        write,
+    let err = if splits.is_empty() {
+        // SAFETY: the bio completed and holds whole folios only, whose I/O
+        // it owns (Bio invariant); it is ours to put. The helper does
+        // neither unless the I/O succeeded.
+        let err = unsafe { ffi_ext::rmpage_bio_end_whole_folios_if_ok(bio, write) };
         if err == 0 {
-            None
-        } else {
-            Some(Error::from_errno(err))
-        },
-    );
+            // The common case, done in that one call: folios ended, bio
+            // put. The token goes last.
+            drop_splits(splits);
+            drop(token);
+            return;
+        }
+        err
+    } else {
+        // SAFETY: `bio` is valid until we put it.
+        unsafe { ffi_ext::rmpage_bio_status_errno(bio) }
+    };
+    // SAFETY: the bio completed; nothing of it has been ended or put.
+    unsafe { end_io_slow(bio, token, write, splits, err) };
+}
+
+/// [`bio_end_io`] for a bio that failed (`err`) or holds pieces of split
+/// folios, out of the common case's way: reports the error, ends the
+/// folios, puts the bio and, last, drops `token`.
+///
+/// # Safety
+///
+/// `bio` completed; `token`, `write` and `splits` are its context's, taken
+/// out of its front pad; none of its folios has been ended nor the bio put.
+#[cold]
+#[inline(never)]
+unsafe fn end_io_slow<C: BioCompletion>(
+    bio: *mut bindings::bio,
+    token: BioToken<C>,
+    write: bool,
+    splits: KVec<Arc<SplitFolio>>,
+    err: i32,
+) {
+    if err != 0 {
+        token.completion().bio_failed(write, Error::from_errno(err));
+    }
     // SAFETY: the bio completed: its folios are ours to end, once.
     unsafe { end_folios(bio, &splits, write, err) };
     drop_splits(splits);

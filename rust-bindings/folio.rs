@@ -10,7 +10,7 @@
 use super::ffi_ext;
 use super::{fs::FileSystem, super_block::SuperBlock};
 use crate::mpage::{write_begin::PrepareState, write_plan::BufferState};
-use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
+use core::{marker::PhantomData, mem::MaybeUninit, ops::Deref, ptr::NonNull};
 use kernel::{
     bindings,
     page::PAGE_SIZE,
@@ -493,22 +493,23 @@ impl Drop for ReadFolio {
 /// (`folio_redirty_for_writepage`) and unlocked, so the data is written by a
 /// later writeback rather than lost.
 ///
-/// Its position, size and first buffer are read once, when writeback hands
-/// it out: none of them changes while it is locked, and the engine asks for
-/// them several times per folio.
+/// Its position, size, first buffer (with that buffer's state) and the
+/// file's size are read in one call when writeback hands it out: none of the
+/// folio's changes while it is locked, the engine asks for them several
+/// times per folio, and the size is read once per folio, as fs/mpage.c
+/// reads it.
 ///
 /// # Invariants
 ///
 /// `self.wbc` is the writeback_control of the `writeback_iter` walk that
-/// handed out the folio, valid for as long as this object. `pos`, `size`
-/// and `buffers` are the locked folio's position, size and first
-/// buffer_head (null: it has none).
+/// handed out the folio, valid for as long as this object. `info` holds the
+/// locked folio's position, size and first buffer_head (`head`, null: it
+/// has none) and, if it has one, that buffer's block, successor and state;
+/// and the file's size read after the folio was locked.
 pub(crate) struct WritebackFolio {
     folio: NonNull<bindings::folio>,
     wbc: NonNull<bindings::writeback_control>,
-    pos: u64,
-    size: usize,
-    buffers: *mut bindings::buffer_head,
+    info: ffi_ext::rmpage_wb_folio,
 }
 
 // SAFETY: as for LockedFolio.
@@ -534,31 +535,34 @@ impl WritebackFolio {
         wbc: NonNull<bindings::writeback_control>,
     ) -> Self {
         let folio = NonNull::new(ptr).expect("locked folio pointer is never NULL");
-        let (mut pos, mut size) = (0, 0);
+        let mut info = MaybeUninit::<ffi_ext::rmpage_wb_folio>::uninit();
         // SAFETY: the folio is valid and locked (caller's guarantee), so its
-        // size and buffers are stable; the out-pointers are ours.
-        let buffers = unsafe {
-            ffi_ext::rmpage_folio_writeback_geometry(folio.as_ptr(), &mut pos, &mut size)
+        // mapping, size and buffers are stable; `info` is ours to fill, and
+        // the helper writes every field of it.
+        let info = unsafe {
+            ffi_ext::rmpage_folio_writeback_info(folio.as_ptr(), info.as_mut_ptr());
+            info.assume_init()
         };
-        // INVARIANT: the caller guarantees the lock and `wbc`; the geometry
-        // was read under that lock. A page cache position is never negative.
-        Self {
-            folio,
-            wbc,
-            pos: pos as u64,
-            size,
-            buffers,
-        }
+        // INVARIANT: the caller guarantees the lock and `wbc`; `info` was
+        // read under that lock.
+        Self { folio, wbc, info }
     }
 
     /// Byte offset of the folio's first byte in the file.
     pub(crate) fn pos(&self) -> u64 {
-        self.pos
+        // A page cache position is never negative.
+        self.info.pos as u64
     }
 
     /// Size of the folio in bytes.
     pub(crate) fn size(&self) -> usize {
-        self.size
+        self.info.size
+    }
+
+    /// The file's size (`i_size_read`) when the folio was handed out.
+    pub(crate) fn i_size(&self) -> u64 {
+        // A file's size is never negative.
+        self.info.i_size as u64
     }
 
     /// Gives up the duty to write or redirty: the caller takes it.
@@ -575,17 +579,22 @@ impl WritebackFolio {
 
     /// Whether the folio carries buffer_heads.
     pub(crate) fn has_buffers(&self) -> bool {
-        !self.buffers.is_null()
+        !self.info.head.is_null()
     }
 
     /// The folio's buffer_heads, one block each, in order; empty if it has
     /// none.
     pub(crate) fn buffers(&self) -> FolioBuffers<'_> {
-        // INVARIANT: `buffers` is the first buffer of the folio, which
-        // stays locked while `self` is borrowed.
+        let info = &self.info;
+        let first =
+            (!info.head.is_null()).then(|| buffer_state(info.head_state, info.head_blocknr));
+        // INVARIANT: `head` is the first buffer of the folio, which stays
+        // locked while `self` is borrowed; `first` is its state and
+        // `head_next` its successor.
         FolioBuffers {
-            head: self.buffers,
-            next: NonNull::new(self.buffers),
+            head: info.head,
+            first,
+            next: NonNull::new(info.head_next).filter(|next| next.as_ptr() != info.head),
             _folio: PhantomData,
         }
     }
@@ -774,24 +783,42 @@ impl FolioBuffer<'_> {
     }
 }
 
-/// The buffer_heads of a folio under writeback, as [`BufferState`]s: one
-/// call into C per buffer, since writeback looks at every buffer of every
-/// folio it writes.
+/// The buffer_heads of a folio under writeback, as [`BufferState`]s: the
+/// first as [`WritebackFolio`] read it, then one call into C per buffer,
+/// since writeback looks at every buffer of every folio it writes.
 ///
 /// # Invariants
 ///
-/// `head` is the first buffer of a folio that stays locked for `'a`, and
-/// `next` the next buffer to visit in its ring (None once back at `head`).
+/// `head` is the first buffer of a folio that stays locked for `'a`;
+/// `first`, until taken, is its state; `next` is the next buffer to visit
+/// after it in its ring (None once back at `head`).
 pub(crate) struct FolioBuffers<'a> {
     head: *mut bindings::buffer_head,
+    first: Option<BufferState>,
     next: Option<NonNull<bindings::buffer_head>>,
     _folio: PhantomData<&'a ()>,
+}
+
+/// A buffer's [`BufferState`] from its state bits (`rmpage_bh_state`) and
+/// block number, which means nothing unless it is mapped.
+fn buffer_state(state: u32, pblk: u64) -> BufferState {
+    let mapped = state & ffi_ext::RMPAGE_BH_MAPPED != 0;
+    BufferState {
+        mapped,
+        dirty: state & ffi_ext::RMPAGE_BH_DIRTY != 0,
+        uptodate: state & ffi_ext::RMPAGE_BH_UPTODATE != 0,
+        boundary: state & ffi_ext::RMPAGE_BH_BOUNDARY != 0,
+        pblk: if mapped { pblk } else { 0 },
+    }
 }
 
 impl Iterator for FolioBuffers<'_> {
     type Item = BufferState;
 
     fn next(&mut self) -> Option<BufferState> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
         let bh = self.next?;
         let (mut pblk, mut after) = (0, core::ptr::null_mut());
         // SAFETY: the buffer belongs to the locked folio's ring (type
@@ -800,13 +827,6 @@ impl Iterator for FolioBuffers<'_> {
         let state =
             unsafe { ffi_ext::rmpage_bh_writeback_state(bh.as_ptr(), &mut pblk, &mut after) };
         self.next = NonNull::new(after).filter(|n| n.as_ptr() != self.head);
-        let mapped = state & ffi_ext::RMPAGE_BH_MAPPED != 0;
-        Some(BufferState {
-            mapped,
-            dirty: state & ffi_ext::RMPAGE_BH_DIRTY != 0,
-            uptodate: state & ffi_ext::RMPAGE_BH_UPTODATE != 0,
-            boundary: state & ffi_ext::RMPAGE_BH_BOUNDARY != 0,
-            pblk: if mapped { pblk } else { 0 },
-        })
+        Some(buffer_state(state, pblk))
     }
 }

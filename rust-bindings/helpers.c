@@ -162,6 +162,27 @@ void rmpage_bio_end_whole_folios(struct bio *bio, bool write, int err)
 	}
 }
 
+/*
+ * A completion's common case in one call: a bio of whole folios whose I/O
+ * succeeded has its folios ended and is put. Otherwise nothing is done and
+ * the errno is returned, for the caller to report before it ends them.
+ */
+int rmpage_bio_end_whole_folios_if_ok(struct bio *bio, bool write)
+{
+	struct folio_iter fi;
+
+	if (bio->bi_status != BLK_STS_OK)
+		return blk_status_to_errno(bio->bi_status);
+	bio_for_each_folio_all(fi, bio) {
+		if (write)
+			folio_end_writeback(fi.folio);
+		else
+			folio_end_read(fi.folio, true);
+	}
+	bio_put(bio);
+	return 0;
+}
+
 int rmpage_bio_status_errno(struct bio *bio)
 {
 	return blk_status_to_errno(bio->bi_status);
@@ -387,23 +408,23 @@ void rmpage_wbc_account_folio(struct writeback_control *wbc, struct folio *folio
 
 /*
  * What writeback asks of every folio it takes, in one call rather than
- * three: its position and size, and its first buffer (NULL: none). None of
- * them changes while the folio is locked.
+ * four: its position and size, the file's size (fs/mpage.c reads it once
+ * per folio too) and its first buffer, with that buffer's state, every
+ * field written. None of the folio's changes while it is locked.
  */
-struct buffer_head *rmpage_folio_writeback_geometry(struct folio *folio, loff_t *pos,
-						    size_t *size)
+void rmpage_folio_writeback_info(struct folio *folio, struct rmpage_wb_folio *info)
 {
-	*pos = folio_pos(folio);
-	*size = folio_size(folio);
-	return folio_buffers(folio);
+	struct buffer_head *head = folio_buffers(folio);
+
+	info->pos = folio_pos(folio);
+	info->size = folio_size(folio);
+	info->i_size = i_size_read(folio->mapping->host);
+	info->head = head;
+	info->head_blocknr = head ? head->b_blocknr : 0;
+	info->head_next = head ? head->b_this_page : NULL;
+	info->head_state = head ? rmpage_bh_state(head) : 0;
 }
 
-/*
- * fs/mpage.c's clean_buffers(): the first @n buffers are in a write bio.
- * fs/mpage.c then frees the buffers of an uptodate folio when the kernel
- * holds too many (buffer_heads_over_limit, which modules cannot see); here
- * reclaim frees them when it takes the clean folio.
- */
 void rmpage_folio_clean_buffers(struct folio *folio, unsigned int n)
 {
 	struct buffer_head *head = folio_buffers(folio), *bh = head;

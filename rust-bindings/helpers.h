@@ -51,6 +51,7 @@ unsigned int rmpage_req_op_read(bool readahead);
 struct folio *rmpage_bio_first_folio(struct bio *bio, struct folio_iter *fi);
 struct folio *rmpage_bio_next_folio(struct bio *bio, struct folio_iter *fi);
 void rmpage_bio_end_whole_folios(struct bio *bio, bool write, int err);
+int rmpage_bio_end_whole_folios_if_ok(struct bio *bio, bool write);
 int rmpage_bio_status_errno(struct bio *bio);
 void rmpage_bio_io_error(struct bio *bio);
 void rmpage_in_flight_put(atomic_t *count);
@@ -108,8 +109,18 @@ unsigned int rmpage_req_op_write(struct writeback_control *wbc);
 struct bio *rmpage_bio_alloc_write(struct block_device *bdev, unsigned short nr_vecs,
 				   struct writeback_control *wbc, struct inode *inode);
 void rmpage_wbc_account_folio(struct writeback_control *wbc, struct folio *folio);
-struct buffer_head *rmpage_folio_writeback_geometry(struct folio *folio, loff_t *pos,
-						    size_t *size);
+/* A folio handed out for writeback, as rmpage_folio_writeback_info() reads it. */
+struct rmpage_wb_folio {
+	loff_t pos;
+	size_t size;
+	loff_t i_size;
+	struct buffer_head *head;
+	/* Of head, when not NULL: its block, the buffer after it, its state. */
+	sector_t head_blocknr;
+	struct buffer_head *head_next;
+	unsigned int head_state;
+};
+void rmpage_folio_writeback_info(struct folio *folio, struct rmpage_wb_folio *info);
 void rmpage_folio_clean_buffers(struct folio *folio, unsigned int n);
 bool rmpage_bio_add_write_folio(struct bio *bio, struct writeback_control *wbc,
 				struct folio *folio, size_t len, unsigned int clean);

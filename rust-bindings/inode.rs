@@ -89,12 +89,6 @@ impl RawInode<'_> {
         self.0.as_ptr()
     }
 
-    /// The file size in bytes (`i_size_read`).
-    pub(crate) fn size(&self) -> u64 {
-        // SAFETY: valid inode (type invariant).
-        unsafe { ffi_ext::rmpage_i_size_read(self.as_ptr().cast()) as u64 }
-    }
-
     /// Records a write error in the inode's mapping, where every open file
     /// finds it at its next fsync (`mapping_set_error`).
     pub(crate) fn set_mapping_error(&self, err: kernel::error::Error) {

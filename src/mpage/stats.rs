@@ -148,17 +148,13 @@ impl Stats {
 }
 
 impl BioCompletion for Stats {
-    fn bio_done(&self, write: bool, error: Option<Error>) {
-        if error.is_some() {
-            Stats::inc(
-                if write {
-                    &self.write_errors
-                } else {
-                    &self.read_errors
-                },
-                1,
-            );
-        }
+    fn bio_failed(&self, write: bool, _error: Error) {
+        let errors = if write {
+            &self.write_errors
+        } else {
+            &self.read_errors
+        };
+        Stats::inc(errors, 1);
     }
 }
 

@@ -47,6 +47,7 @@ struct WriteState<'a, 't, M: Mapper> {
 impl<M: Mapper> WriteTarget<'_, M> {
     /// A write bio starting at device block `pblk`, for writeback under
     /// `wbc`; `None` if memory is short.
+    #[inline(always)]
     fn new_bio(&self, pblk: u64, wbc: Wbc<'_>) -> Option<WriteBio<Stats>> {
         WriteBio::alloc(
             self.bdev,
@@ -89,7 +90,7 @@ impl<'a, 't, M: Mapper> WriteState<'a, 't, M> {
 
     /// Writes one dirty folio (fs/mpage.c's `mpage_write_folio`).
     fn write_one(&mut self, mut folio: WritebackFolio) -> Result {
-        let i_size = self.target.inode.size();
+        let i_size = folio.i_size();
         let plan = self.plan(&folio, i_size);
         if !matches!(plan, WritePlan::PastEof) {
             zero_past_eof(&mut folio, i_size);
