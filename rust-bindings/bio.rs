@@ -756,6 +756,36 @@ impl<C: BioCompletion, D: Direction> Bio<C, D> {
         Ok(())
     }
 
+    /// Moves what the bio holds into a bio with room for `BIO_MAX_VECS`
+    /// segments, if it is full and has less room than that: true if it
+    /// did, and the bio has room again. False if memory for the new one is
+    /// short (the allocation does not wait: this bio, unsent, may be the
+    /// bio_set's reserve) or the bio is not that small and full; it is
+    /// left as it was.
+    pub(crate) fn grow(&mut self) -> bool {
+        // SAFETY: the bio is ours and unsubmitted (type invariant); the
+        // helper only reads it.
+        let grown = unsafe { ffi_ext::rmpage_bio_grow(self.bio.as_ptr().cast()) };
+        let Some(grown) = NonNull::new(grown.cast::<bindings::bio>()) else {
+            return false;
+        };
+        // SAFETY: `grown` is a fresh bio from the bio_set, ours alone, with
+        // this bio's segments, sector, size and `bi_end_io`; its front pad
+        // holds nothing yet. The context moves there from this bio's pad,
+        // which is not used again: the old bio is freed unsent, its
+        // segments now the new one's.
+        unsafe {
+            let ctx = front_pad::<C>(grown.as_ptr());
+            ctx.write(self.ctx.read());
+            ffi_ext::rmpage_bio_free_moved(self.bio.as_ptr().cast());
+            // INVARIANT: `grown` is unsubmitted, its end_io ours, its
+            // context the one this bio had: it holds what this bio held.
+            self.bio = grown;
+            self.ctx = ctx;
+        }
+        true
+    }
+
     /// Number of whole folios in the bio.
     pub(crate) fn folios(&self) -> usize {
         self.ctx().folios

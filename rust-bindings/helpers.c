@@ -96,7 +96,14 @@ int rmpage_bio_set_init(unsigned int front_pad)
 
 	if (atomic_cmpxchg(&rmpage_bio_set_live, 0, 1))
 		return -EBUSY;
-	ret = bioset_init(&rmpage_bio_set, BIO_POOL_SIZE, front_pad, BIOSET_NEED_BVECS);
+	/*
+	 * The per-CPU cache serves the bios of up to BIO_INLINE_VECS (4)
+	 * segments, which hold their vectors inline: a scattered write's bios
+	 * come from it, with no slab allocation and no separate vector array
+	 * (see rmpage_bio_grow()).
+	 */
+	ret = bioset_init(&rmpage_bio_set, BIO_POOL_SIZE, front_pad,
+			  BIOSET_NEED_BVECS | BIOSET_PERCPU_CACHE);
 	if (ret)
 		atomic_set(&rmpage_bio_set_live, 0);
 	return ret;
@@ -126,6 +133,46 @@ struct bio *rmpage_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
 	else if (readahead)
 		gfp |= __GFP_NORETRY | __GFP_NOWARN;
 	return bio_alloc_bioset(bdev, nr_vecs, opf, gfp, &rmpage_bio_set);
+}
+
+/*
+ * A new bio like @old, unsent and full, with room for BIO_MAX_VECS segments
+ * and @old's segments copied into it; NULL if @old cannot grow (it is not
+ * full, or has that room already) or memory is short. A write bio starts
+ * with the few segments that fit inside it (most bios of a scattered write
+ * carry a folio or two, and fs/mpage.c's BIO_MAX_VECS costs each a 4 KiB
+ * vector array), and grows here the first time it fills. The allocation
+ * does not wait: @old, not yet sent, may be the bio_set's reserve that a
+ * waiting allocation would wait for (bio_alloc_bioset()); the caller then
+ * sends @old as it is. @old is left as it was, for rmpage_bio_free_moved().
+ */
+struct bio *rmpage_bio_grow(struct bio *old)
+{
+	struct bio *bio;
+
+	if (old->bi_vcnt < old->bi_max_vecs || old->bi_max_vecs >= BIO_MAX_VECS)
+		return NULL;
+	bio = bio_alloc_bioset(old->bi_bdev, BIO_MAX_VECS, old->bi_opf,
+			       GFP_NOWAIT | __GFP_NOWARN, &rmpage_bio_set);
+	if (!bio)
+		return NULL;
+	memcpy(bio->bi_io_vec, old->bi_io_vec, old->bi_vcnt * sizeof(*old->bi_io_vec));
+	bio->bi_vcnt = old->bi_vcnt;
+	bio->bi_iter = old->bi_iter;
+	bio->bi_end_io = old->bi_end_io;
+	bio->bi_private = old->bi_private;
+	bio->bi_ioprio = old->bi_ioprio;
+	bio->bi_write_hint = old->bi_write_hint;
+	bio_clone_blkg_association(bio, old);
+	return bio;
+}
+
+/* Frees a bio whose segments rmpage_bio_grow() moved to another, unsent. */
+void rmpage_bio_free_moved(struct bio *old)
+{
+	old->bi_vcnt = 0;
+	old->bi_iter.bi_size = 0;
+	bio_put(old);
 }
 
 struct folio *rmpage_bio_first_folio(struct bio *bio, struct folio_iter *fi)

@@ -52,6 +52,8 @@ struct folio *rmpage_bio_first_folio(struct bio *bio, struct folio_iter *fi);
 struct folio *rmpage_bio_next_folio(struct bio *bio, struct folio_iter *fi);
 void rmpage_bio_end_whole_folios(struct bio *bio, bool write, int err);
 int rmpage_bio_end_whole_folios_if_ok(struct bio *bio, bool write);
+struct bio *rmpage_bio_grow(struct bio *old);
+void rmpage_bio_free_moved(struct bio *old);
 int rmpage_bio_status_errno(struct bio *bio);
 void rmpage_bio_io_error(struct bio *bio);
 void rmpage_in_flight_put(atomic_t *count);

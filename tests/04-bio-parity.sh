@@ -7,11 +7,12 @@
 # an empty file with fsync, on a fresh copy of one image for each of the
 # three, submits no more write bios with rmpage's engine than with the C
 # engine and the C ext2, and each image is e2fsck-clean with the bytes
-# written.
+# written; and 16 MiB written 4 KiB at a time (one-page folios) goes out in
+# exactly as many write bios with either engine.
 . "$(dirname "$0")/lib/rmpage.sh"
 
 ktap_print_header
-ktap_set_plan 11
+ktap_set_plan 13
 rm_load
 [ -d /sys/kernel/debug/tracing/events/block ] || ktap_exit_fail_msg "no block tracepoints"
 src=$WORK/parity
@@ -106,17 +107,19 @@ for line in open(sys.argv[1]):
 print(n)' "$1"
 }
 
-# write_bios FSTYPE: mount a fresh copy read-write, write big into empty with
-# fsync, tracing the write bios; unmount and print "data-bios all-bios sha
-# fsck fallbacks splits" (the engine's counters for rext2, "-" otherwise),
-# the sha read back through the C ext2.
+# write_bios FSTYPE [BS COUNT]: mount a fresh copy read-write, write big (or
+# its first COUNT blocks of BS bytes) into empty with fsync, tracing the
+# write bios; unmount and print "data-bios all-bios sha fsck fallbacks
+# splits" (the engine's counters for rext2, "-" otherwise), the sha read back
+# through the C ext2.
 write_bios() {
-	cp "$WORK/parity-w0.img" "$wimg"
+	local bs=${2:-1M} count=${3:-64}
 	local wdev n all sha fsck fb=- sp=-
+	cp "$WORK/parity-w0.img" "$wimg"
 	wdev=$(rm_loop "$wimg")
 	mount -t "$1" "$wdev" "$mnt"
 	rm_drop_caches
-	rm_trace_bios "$wdev" dd if="$src/big" of="$mnt/empty" bs=1M conv=fsync,notrunc status=none \
+	rm_trace_bios "$wdev" dd if="$src/big" of="$mnt/empty" bs="$bs" count="$count" conv=fsync,notrunc status=none \
 		> "$WORK/wtrace"
 	all=$(awk '$3 ~ /W/' "$WORK/wtrace" | wc -l)
 	if [ "$1" = rext2 ]; then
@@ -144,6 +147,14 @@ read -r wc_bios wc_all wc_sha wc_fsck _ < <(write_bios rext2)
 echo rust > $param
 read -r wr_bios wr_all wr_sha wr_fsck wr_fb wr_sp < <(write_bios rext2)
 read -r we_bios we_all we_sha we_fsck _ < <(write_bios ext2)
+# 16 MiB written 4 KiB at a time: one-page folios, and the Rust engine's
+# bios start with room for 4 segments and grow when they fill, so they
+# must end exactly where mpage's end.
+echo c > $param
+read -r sc_bios _ sc_sha sc_fsck _ < <(write_bios rext2 4k 4096)
+echo rust > $param
+read -r sr_bios _ sr_sha sr_fsck _ < <(write_bios rext2 4k 4096)
+swant=$(head -c 16M "$src/big" | sha256sum)
 echo "$expire" > $vm/dirty_expire_centisecs
 echo "$period" > $vm/dirty_writeback_centisecs
 ktap_print_msg "64 MiB write+fsync: data write bios rust $wr_bios, c mpage $wc_bios, C ext2 $we_bios (all write bios: $wr_all, $wc_all, $we_all); rust engine: $wr_fb fallbacks, $wr_sp split folios"
@@ -156,4 +167,9 @@ ktap_check_all "rust engine submits no more data write bios than the C engine ($
 ktap_check "rust engine submits no more data write bios than the C ext2 ($wr_bios <= $we_bios)" \
 	[ "$wr_bios" -le "$we_bios" ]
 ktap_check "a sequential write never takes the buffer_head path ($wr_fb fallbacks)" [ "$wr_fb" = 0 ]
+ktap_check_all "16 MiB in 4 KiB writes + fsync: both engines put the bytes on disk (C ext2 reads them), e2fsck clean (rust $sr_fsck, c $sc_fsck)" \
+	'[ "$sr_sha" = "${swant%% *}" ] && [ "$sc_sha" = "${swant%% *}" ] && [ "$sr_fsck$sc_fsck" = cleanclean ]'
+ktap_check_all "16 MiB in 4 KiB writes + fsync: the rust engine's small-first bios grow and end where mpage's end (data write bios rust $sr_bios, c $sc_bios)" \
+	'[ "$sr_bios" -gt 0 ] && [ "$sr_bios" = "$sc_bios" ]'
+
 ktap_finished

@@ -208,7 +208,8 @@ impl<'s, D: AtBoundary> BioStream<'s, D> {
 
     /// Adds `item` to the open bio, allocating one with `alloc` if none is
     /// open. A bio that already holds something and is too full for `item`
-    /// is sent, and `item` starts another.
+    /// grows if it was made small ([`Bio::grow`]); if it cannot, it is sent,
+    /// and `item` starts another.
     fn add_or_resubmit<T>(
         &mut self,
         mut item: T,
@@ -226,10 +227,13 @@ impl<'s, D: AtBoundary> BioStream<'s, D> {
             let empty = bio.bytes() == 0;
             match add(bio, item) {
                 Ok(()) => return Ok(()),
-                // The bio is full: send it and start another at this item.
+                // The bio is full: make room in it, or send it and start
+                // another at this item.
                 Err(not_added) if not_added.error == EAGAIN && !empty => {
                     item = not_added.item;
-                    self.submit();
+                    if !bio.grow() {
+                        self.submit();
+                    }
                 }
                 Err(not_added) => return Err(not_added),
             }

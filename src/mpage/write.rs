@@ -19,7 +19,7 @@ use crate::rust_bindings::{
     inode::RawInode,
     writeback::{BlockPlug, Wbc, Writeback},
 };
-use kernel::{bindings, prelude::*};
+use kernel::prelude::*;
 
 /// One file to write back: its geometry, its mapper, its mount's device and
 /// counters, and the buffer_head path to fall back on.
@@ -44,6 +44,15 @@ struct WriteState<'a, 't, M: Mapper> {
     bios: BioStream<'t, Write>,
 }
 
+/// The segments a write bio has room for when it is made: those that fit
+/// inside the bio itself (the block layer's `BIO_INLINE_VECS`), so that it
+/// needs no vector array of its own and comes from the bio_set's per-CPU
+/// cache. Most bios of a scattered write hold a folio or two; fs/mpage.c
+/// gives each room for `BIO_MAX_VECS`, a 4 KiB array allocated and freed
+/// per bio. A bio that fills grows to `BIO_MAX_VECS` ([`BioStream`]), so
+/// bios end where mpage's end.
+const FIRST_WRITE_VECS: usize = 4;
+
 impl<M: Mapper> WriteTarget<'_, M> {
     /// A write bio starting at device block `pblk`, for writeback under
     /// `wbc`; `None` if memory is short.
@@ -52,7 +61,7 @@ impl<M: Mapper> WriteTarget<'_, M> {
         WriteBio::alloc(
             self.bdev,
             pblk << (self.blkbits - 9),
-            bindings::BIO_MAX_VECS as usize,
+            FIRST_WRITE_VECS,
             wbc,
             self.inode,
             self.stats,
