@@ -36,7 +36,7 @@ W_TARGETS = {"seq": (1.0, 1.10), "rewrite": (1.0, 1.0), "rand": (1.0, 1.0)}
 # The Rust engine's write counters, shown per row.
 W_COUNTERS = ["write_bios", "write_folios", "write_bytes", "write_fallbacks",
               "write_split_folios", "write_boundary_submits", "write_map_calls",
-              "blocks_allocated", "write_errors"]
+              "blocks_allocated", "write_errors", "bios_grown"]
 
 
 # The metadata rows: test name in raw.jsonl, label, and the target of the

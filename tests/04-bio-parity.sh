@@ -8,7 +8,7 @@
 # three, submits no more write bios with rmpage's engine than with the C
 # engine and the C ext2, and each image is e2fsck-clean with the bytes
 # written; and 16 MiB written 4 KiB at a time (one-page folios) goes out in
-# exactly as many write bios with either engine.
+# bios of 256 KiB or more, the Rust engine's having grown.
 . "$(dirname "$0")/lib/rmpage.sh"
 
 ktap_print_header
@@ -110,11 +110,11 @@ print(n)' "$1"
 # write_bios FSTYPE [BS COUNT]: mount a fresh copy read-write, write big (or
 # its first COUNT blocks of BS bytes) into empty with fsync, tracing the
 # write bios; unmount and print "data-bios all-bios sha fsck fallbacks
-# splits" (the engine's counters for rext2, "-" otherwise), the sha read back
-# through the C ext2.
+# splits grown" (the engine's counters for rext2, "-" otherwise), the sha
+# read back through the C ext2.
 write_bios() {
 	local bs=${2:-1M} count=${3:-64}
-	local wdev n all sha fsck fb=- sp=-
+	local wdev n all sha fsck fb=- sp=- gr=-
 	cp "$WORK/parity-w0.img" "$wimg"
 	wdev=$(rm_loop "$wimg")
 	mount -t "$1" "$wdev" "$mnt"
@@ -124,6 +124,7 @@ write_bios() {
 	all=$(awk '$3 ~ /W/' "$WORK/wtrace" | wc -l)
 	if [ "$1" = rext2 ]; then
 		fb=$(rm_stat "${wdev#/dev/}" write_fallbacks) sp=$(rm_stat "${wdev#/dev/}" write_split_folios)
+		gr=$(rm_stat "${wdev#/dev/}" bios_grown)
 	fi
 	umount "$mnt"
 	n=$(data_bios "$WORK/wtrace" "$wimg")
@@ -132,7 +133,7 @@ write_bios() {
 	sha=$(sha256sum < "$mnt/empty" | cut -d' ' -f1)
 	umount "$mnt"
 	losetup -d "$wdev"
-	echo "$n $all $sha $fsck $fb $sp"
+	echo "$n $all $sha $fsck $fb $sp $gr"
 }
 
 # The fsync writes it all: under TCG the write takes longer than the 30 s
@@ -145,15 +146,18 @@ echo 0 > $vm/dirty_writeback_centisecs
 echo c > $param
 read -r wc_bios wc_all wc_sha wc_fsck _ < <(write_bios rext2)
 echo rust > $param
-read -r wr_bios wr_all wr_sha wr_fsck wr_fb wr_sp < <(write_bios rext2)
+read -r wr_bios wr_all wr_sha wr_fsck wr_fb wr_sp _ < <(write_bios rext2)
 read -r we_bios we_all we_sha we_fsck _ < <(write_bios ext2)
 # 16 MiB written 4 KiB at a time: one-page folios, and the Rust engine's
-# bios start with room for 4 segments and grow when they fill, so they
-# must end exactly where mpage's end.
+# bios start with room for 4 segments and grow when they fill; without the
+# growth they would hold 16 KiB each (more only where pages happen to be
+# adjacent in memory), where mpage's hold 1 MiB or more. How many bios
+# either engine makes depends on that adjacency too, so the check is the
+# engine's count of grown bios and a bound: 16 MiB in at most 64 bios.
 echo c > $param
 read -r sc_bios _ sc_sha sc_fsck _ < <(write_bios rext2 4k 4096)
 echo rust > $param
-read -r sr_bios _ sr_sha sr_fsck _ < <(write_bios rext2 4k 4096)
+read -r sr_bios _ sr_sha sr_fsck _ _ sr_grown < <(write_bios rext2 4k 4096)
 swant=$(head -c 16M "$src/big" | sha256sum)
 echo "$expire" > $vm/dirty_expire_centisecs
 echo "$period" > $vm/dirty_writeback_centisecs
@@ -169,7 +173,7 @@ ktap_check "rust engine submits no more data write bios than the C ext2 ($wr_bio
 ktap_check "a sequential write never takes the buffer_head path ($wr_fb fallbacks)" [ "$wr_fb" = 0 ]
 ktap_check_all "16 MiB in 4 KiB writes + fsync: both engines put the bytes on disk (C ext2 reads them), e2fsck clean (rust $sr_fsck, c $sc_fsck)" \
 	'[ "$sr_sha" = "${swant%% *}" ] && [ "$sc_sha" = "${swant%% *}" ] && [ "$sr_fsck$sc_fsck" = cleanclean ]'
-ktap_check_all "16 MiB in 4 KiB writes + fsync: the rust engine's small-first bios grow and end where mpage's end (data write bios rust $sr_bios, c $sc_bios)" \
-	'[ "$sr_bios" -gt 0 ] && [ "$sr_bios" = "$sc_bios" ]'
+ktap_check_all "16 MiB in 4 KiB writes + fsync: the rust engine's bios grew ($sr_grown) and average 256 KiB or more: data write bios rust $sr_bios <= 64 (c mpage $sc_bios)" \
+	'[ "${sr_grown:-0}" -gt 0 ] && [ "$sr_bios" -gt 0 ] && [ "$sr_bios" -le 64 ]'
 
 ktap_finished

@@ -71,7 +71,8 @@ pub(crate) struct BioStream<'s, D: AtBoundary> {
     held: Option<HeldBios<Stats, D>>,
     pub(crate) planner: BioPlanner,
     stats: &'s Stats,
-    /// The bios sent so far, added to `stats` when the stream is dropped.
+    /// The bios sent (and grown) so far, added to `stats` when the stream
+    /// is dropped.
     sent: SentBios,
     bdev: BlockDevice<'s>,
     blkbits: u32,
@@ -231,7 +232,9 @@ impl<'s, D: AtBoundary> BioStream<'s, D> {
                 // another at this item.
                 Err(not_added) if not_added.error == EAGAIN && !empty => {
                     item = not_added.item;
-                    if !bio.grow() {
+                    if bio.grow() {
+                        self.sent.count_grown();
+                    } else {
                         self.submit();
                     }
                 }

@@ -53,6 +53,9 @@ pub(crate) struct Stats {
     /// Write bios that completed with an error, plus folios whose buffer_head
     /// write failed at once.
     pub(crate) write_errors: Atomic<u64>,
+    /// Bios of either direction that filled the few segments they were made
+    /// with and grew to `BIO_MAX_VECS` (write bios start small).
+    pub(crate) bios_grown: Atomic<u64>,
 }
 
 /// The bios one stream has sent, summed in plain integers and added to the
@@ -64,6 +67,7 @@ pub(crate) struct SentBios {
     bios: u64,
     folios: u64,
     bytes: u64,
+    grown: u64,
 }
 
 impl SentBios {
@@ -72,6 +76,11 @@ impl SentBios {
         self.bios += 1;
         self.folios += folios as u64;
         self.bytes += bytes as u64;
+    }
+
+    /// Counts a bio that grew ([`Stats::bios_grown`]).
+    pub(crate) fn count_grown(&mut self) {
+        self.grown += 1;
     }
 }
 
@@ -96,6 +105,7 @@ impl Stats {
             write_map_calls: Atomic::new(0),
             blocks_allocated: Atomic::new(0),
             write_errors: Atomic::new(0),
+            bios_grown: Atomic::new(0),
         }
     }
 
@@ -106,6 +116,9 @@ impl Stats {
     /// Adds the bios one stream sent to the block layer, write bios if
     /// `write`.
     pub(crate) fn add_sent(&self, write: bool, sent: &SentBios) {
+        if sent.grown > 0 {
+            Stats::inc(&self.bios_grown, sent.grown);
+        }
         if sent.bios == 0 {
             return;
         }
@@ -120,7 +133,7 @@ impl Stats {
     }
 
     /// The counters, named.
-    pub(crate) fn snapshot(&self) -> [(&'static str, u64); 18] {
+    pub(crate) fn snapshot(&self) -> [(&'static str, u64); 19] {
         [
             ("bios", self.bios.load(Relaxed)),
             ("folios", self.folios.load(Relaxed)),
@@ -143,6 +156,7 @@ impl Stats {
             ("write_map_calls", self.write_map_calls.load(Relaxed)),
             ("blocks_allocated", self.blocks_allocated.load(Relaxed)),
             ("write_errors", self.write_errors.load(Relaxed)),
+            ("bios_grown", self.bios_grown.load(Relaxed)),
         ]
     }
 }
