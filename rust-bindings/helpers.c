@@ -194,7 +194,7 @@ struct folio *rmpage_bio_next_folio(struct bio *bio, struct folio_iter *fi)
  * failed. One call per bio: most bios hold no piece of a split folio, and
  * walking the bio's folios from Rust costs two calls into C per folio.
  */
-void rmpage_bio_end_whole_folios(struct bio *bio, bool write, int err)
+static __always_inline void end_whole_folios(struct bio *bio, bool write, int err)
 {
 	struct folio_iter fi;
 
@@ -209,6 +209,11 @@ void rmpage_bio_end_whole_folios(struct bio *bio, bool write, int err)
 	}
 }
 
+void rmpage_bio_end_whole_folios(struct bio *bio, bool write, int err)
+{
+	end_whole_folios(bio, write, err);
+}
+
 /*
  * A completion's common case in one call: a bio of whole folios whose I/O
  * succeeded has its folios ended and is put. Otherwise nothing is done and
@@ -216,16 +221,9 @@ void rmpage_bio_end_whole_folios(struct bio *bio, bool write, int err)
  */
 int rmpage_bio_end_whole_folios_if_ok(struct bio *bio, bool write)
 {
-	struct folio_iter fi;
-
 	if (bio->bi_status != BLK_STS_OK)
 		return blk_status_to_errno(bio->bi_status);
-	bio_for_each_folio_all(fi, bio) {
-		if (write)
-			folio_end_writeback(fi.folio);
-		else
-			folio_end_read(fi.folio, true);
-	}
+	end_whole_folios(bio, write, 0);
 	bio_put(bio);
 	return 0;
 }
@@ -472,6 +470,12 @@ void rmpage_folio_writeback_info(struct folio *folio, struct rmpage_wb_folio *in
 	info->head_state = head ? rmpage_bh_state(head) : 0;
 }
 
+/*
+ * fs/mpage.c's clean_buffers(): the first @n buffers are in a write bio.
+ * fs/mpage.c then frees the buffers of an uptodate folio when the kernel
+ * holds too many (buffer_heads_over_limit, which modules cannot see); here
+ * reclaim frees them when it takes the clean folio.
+ */
 void rmpage_folio_clean_buffers(struct folio *folio, unsigned int n)
 {
 	struct buffer_head *head = folio_buffers(folio), *bh = head;
